@@ -1,0 +1,1 @@
+"""pluginkit's benchmarks: ``python -m benchmarks [NAME ...] [--quick]`` (see ``benchmarks/__main__.py``)."""

@@ -1,0 +1,28 @@
+"""pluginkit: an in-process, entry-point plugin framework for LLM gateways and agent hosts.
+
+Plugins are ordinary distributions that register pluggy hookimpls under the ``pluginkit`` entry-point group.
+The ABI they implement is described once, in :mod:`pluginkit.abi`; its payloads are the attrs classes of
+:mod:`pluginkit.types`, spoken on the wire through :mod:`pluginkit.wire`.
+"""
+
+from pluginkit._context import PluginContext
+from pluginkit._envelope import Envelope, ErrorInfo
+from pluginkit._hookspecs import hookimpl
+from pluginkit.abi import ABI_VERSION, METHODS, SCHEMA_VERSION
+from pluginkit.errors import ERROR_CODES, InvalidRequest, PluginError, PluginKitError
+
+__all__ = [
+    "ABI_VERSION",
+    "ERROR_CODES",
+    "METHODS",
+    "SCHEMA_VERSION",
+    "Envelope",
+    "ErrorInfo",
+    "InvalidRequest",
+    "PluginContext",
+    "PluginError",
+    "PluginKitError",
+    "hookimpl",
+]
+
+__version__ = "0.1.0"

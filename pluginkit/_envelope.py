@@ -1,0 +1,109 @@
+"""The result envelope every ABI call answers with: ``{"ok": true, "result": …}`` or
+``{"ok": false, "error": {"code", "message", "retryable"}}``."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from pluginkit import wire
+from pluginkit._payload import payload
+from pluginkit.errors import PluginKitError
+
+__all__ = ["Envelope", "ErrorInfo"]
+
+R = TypeVar("R")
+
+
+@payload(case="snake")
+class ErrorInfo:
+    """The ``error`` object of a failed envelope. ``http_status`` (0 = unset) is propagated by HTTP hosts."""
+
+    code: str = ""
+    message: str = ""
+    retryable: bool = False
+    http_status: int = 0
+
+
+@attrs.define(slots=True)
+class Envelope(Generic[R]):
+    """The answer of :meth:`PluginManager.invoke`: a result or an error, never an exception.
+
+    >>> Envelope.success({"identifier": "openai"}).to_json()
+    b'{"ok":true,"result":{"identifier":"openai"}}'
+    >>> Envelope.failure("timeout", "took longer than 2s").to_json()
+    b'{"ok":false,"error":{"code":"timeout","message":"took longer than 2s","retryable":true,"http_status":504}}'
+    """
+
+    ok: bool
+    result: R | None = None
+    error: ErrorInfo | None = None
+
+    @classmethod
+    def success(cls, result: R) -> Envelope[R]:
+        return cls(ok=True, result=result)
+
+    @classmethod
+    def failure(
+        cls,
+        code: str,
+        message: str,
+        retryable: bool | None = None,
+        *,
+        http_status: int | None = None,
+    ) -> Envelope[Any]:
+        """An error envelope; ``retryable`` and ``http_status`` default to the catalogue's for ``code``."""
+        return cls(ok=False, error=PluginKitError(code, message, retryable, http_status=http_status).to_error())
+
+    @classmethod
+    def from_exception(cls, exc: PluginKitError) -> Envelope[Any]:
+        return cls(ok=False, error=exc.to_error())
+
+    def unwrap(self) -> R:
+        """The result, or the error raised as :class:`~pluginkit.errors.PluginKitError`."""
+        if self.ok:
+            return self.result  # type: ignore[return-value]
+        assert self.error is not None
+        raise PluginKitError.from_error(self.error)
+
+    def to_wire(self) -> dict[str, Any]:
+        if self.ok:
+            out: dict[str, Any] = {"ok": True}
+            if self.result is not None:
+                out["result"] = wire.to_wire(self.result)
+            return out
+        return {"ok": False, "error": wire.to_wire(self.error or ErrorInfo(code="internal_error"))}
+
+    def to_json(self) -> bytes:
+        return wire.dumps(self.to_wire())
+
+    @classmethod
+    def from_wire(cls, data: Any, result_type: Any = None) -> Envelope[Any]:
+        """Read an envelope (JSON text or a JSON-like dict); ``result_type`` types the result.
+
+        Raises :class:`~pluginkit.wire.WireError` when ``data`` is not an envelope.
+        """
+        if isinstance(data, bytes | bytearray | memoryview | str):
+            data = wire.loads(data)
+        if not isinstance(data, dict):
+            raise wire.WireError("expected an envelope object")
+        ok = data.get("ok")
+        if ok is not True and ok is not False:
+            raise wire.WireError("expected boolean", ["ok"])
+        if ok:
+            raw = data.get("result")
+            if result_type is None:
+                return cls(ok=True, result=raw)
+            try:
+                result = wire.from_wire({} if raw is None else raw, result_type)
+            except wire.WireError as exc:
+                exc.path.insert(0, "result")
+                raise
+            return cls(ok=True, result=result)
+        try:
+            error = wire.from_wire(data.get("error") or {}, ErrorInfo)
+        except wire.WireError as exc:
+            exc.path.insert(0, "error")
+            raise
+        return cls(ok=False, error=error)

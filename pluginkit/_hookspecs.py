@@ -1,0 +1,64 @@
+"""The pluggy hookspecs, generated from the ABI table.
+
+One hookspec per table entry that plugins implement. Each takes ``params`` (the method's params type) and
+``ctx`` (:class:`~pluginkit.PluginContext`); a hookimpl may accept either, both or neither, as pluggy allows.
+Generating them from :data:`pluginkit.abi.METHODS` is what keeps the hook names, their documentation and the
+table from drifting apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+from pluginkit import abi
+from pluginkit._context import PluginContext
+
+__all__ = ["PROJECT", "HookSpecs", "hookimpl", "hookspec"]
+
+#: The pluggy project name, which is also the entry-point group plugins register under.
+PROJECT = "pluginkit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+#: Marks a plugin function as the implementation of the ABI hook of the same name.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+def spec_docstring(method: abi.Method) -> str:
+    """The docstring of a generated hookspec: the table's text plus the facts a plugin author needs."""
+    facts = [
+        f"ABI method ``{method.name}``.",
+        f"Params: :class:`~pluginkit.types.{method.params.__name__}`; "
+        f"returns :class:`~pluginkit.types.{method.result.__name__}`.",
+        f"Several plugins: {method.combine.value}.",
+    ]
+    if method.capability:
+        facts.append(f"Declare it with the ``{method.capability}`` capability.")
+    if not method.may_be_async:
+        facts.append("Must be a plain (not ``async``) function.")
+    return f"{method.doc}\n\n" + " ".join(facts)
+
+
+def _make_spec(method: abi.Method) -> Callable[..., Any]:
+    def spec(params: Any, ctx: PluginContext) -> Any:
+        """Generated from the ABI table."""
+
+    spec.__name__ = method.hook_name
+    spec.__qualname__ = method.hook_name  # a plain function: pluggy must not strip a "self"
+    spec.__doc__ = spec_docstring(method)
+    spec.__annotations__ = {"params": method.params, "ctx": PluginContext, "return": method.result}
+    first_result = method.combine in (abi.Combine.FIRST_SUCCESS, abi.Combine.SINGLE_OWNER)
+    marked: Callable[..., Any] = hookspec(firstresult=first_result)(spec)
+    return marked
+
+
+def build_hookspecs() -> type:
+    """A class holding one hookspec per plugin-implemented ABI method, for ``PluginManager.add_hookspecs``."""
+    namespace: dict[str, Any] = {"__doc__": __doc__, "__module__": __name__}
+    for method in abi.METHODS.hooks():
+        namespace[method.hook_name] = _make_spec(method)
+    return type("HookSpecs", (), namespace)
+
+
+HookSpecs = build_hookspecs()

@@ -1,0 +1,36 @@
+"""Types shared by several ABI families."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+from attrs import Factory
+
+from pluginkit._payload import payload
+
+__all__ = ["Empty", "HTTPResponse", "Headers", "Metadata", "Query"]
+
+#: HTTP headers as the seed sends them: ``{"Content-Type": ["application/json"]}``.
+Headers: TypeAlias = dict[str, list[str]]
+#: URL query values, same shape as headers.
+Query: TypeAlias = dict[str, list[str]]
+#: Free-form metadata. Values that are not JSON are dropped on the wire instead of failing the call.
+Metadata: TypeAlias = dict[str, Any]
+
+
+@payload
+class Empty:
+    """No fields: the params of ``plugin.shutdown`` and the identifier methods, the result of fire-and-forget
+    methods (``usage.handle``, ``host.log``, ``host.stream.*``). Its wire form is ``{}``."""
+
+
+@payload
+class HTTPResponse:
+    """An HTTP answer (``executor.http_request``, ``management.handle``, ``host.http.do``).
+
+    A ``status_code`` of 0 means 200, as in the seed.
+    """
+
+    status_code: int = 0
+    headers: Headers = Factory(dict)
+    body: bytes = b""

@@ -1,0 +1,89 @@
+"""Payloads of the host callbacks (``host.*``): calls a plugin makes back into the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import Factory
+
+from pluginkit._payload import payload
+from pluginkit.types._common import Headers
+
+__all__ = [
+    "LOG_LEVELS",
+    "HostHTTPRequest",
+    "HostHTTPStream",
+    "HostLog",
+    "HostStreamClose",
+    "HostStreamEmit",
+    "HostStreamRead",
+    "HostStreamRef",
+]
+
+#: Levels accepted by ``host.log`` (``warning`` is read as ``warn``; the default is ``debug``).
+LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error")
+
+
+@payload(case="snake", unwrap="request")
+class HostHTTPRequest:
+    """Params of ``host.http.do`` / ``host.http.do_stream``: an HTTP request the host performs with its own
+    timeouts and proxy settings. Accepted flat or wrapped in ``{"request": {...}}``."""
+
+    http_client_id: str = ""
+    host_callback_id: int = 0
+    method: str = ""
+    url: str = ""
+    headers: Headers = Factory(dict)
+    body: bytes = b""
+
+
+@payload(case="snake")
+class HostHTTPStream:
+    """Result of ``host.http.do_stream``: read the body with ``host.http.stream_read``."""
+
+    status_code: int = 0
+    headers: Headers = Factory(dict)
+    stream_id: str = ""
+
+
+@payload(case="snake")
+class HostStreamRef:
+    """Params of ``host.http.stream_read`` and ``host.http.stream_close``."""
+
+    stream_id: str = ""
+
+
+@payload(case="snake")
+class HostStreamRead:
+    """Up to 32 KiB of a streamed HTTP body; an ``error`` implies ``done``."""
+
+    payload: bytes = b""
+    error: str = ""
+    done: bool = False
+
+
+@payload(case="snake")
+class HostStreamEmit:
+    """Params of ``host.stream.emit``: push one chunk into an executor stream."""
+
+    stream_id: str = ""
+    payload: bytes = b""
+    error: str = ""
+
+
+@payload(case="snake")
+class HostStreamClose:
+    """Params of ``host.stream.close``: end an executor stream, with an error when ``error`` is not empty."""
+
+    stream_id: str = ""
+    error: str = ""
+
+
+@payload(case="snake")
+class HostLog:
+    """Params of ``host.log``."""
+
+    host_callback_id: int = 0
+    level: str = ""
+    message: str = ""
+    fields: dict[str, Any] = Factory(dict)

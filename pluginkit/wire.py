@@ -1,0 +1,585 @@
+"""The one JSON converter of pluginkit.
+
+Everything that crosses the wire — ``invoke`` with dicts or JSON, the command line, conformance vectors — goes
+through :data:`converter`, a :class:`cattrs.Converter` whose hooks for payload classes are generated here, once
+per class, as straight-line Python.  In-process calls never come here: plugins receive typed objects.
+
+Wire rules (the seed's, see ``docs/wire.md``):
+
+* keys are the payload class's wire names (PascalCase or snake_case, see :mod:`pluginkit._payload`); on input,
+  keys are matched exactly first and then case-insensitively, as Go's ``encoding/json`` does, and unknown keys
+  are ignored;
+* ``bytes`` are standard base64 strings; headers are ``{"Key": ["v1", "v2"]}``; times are RFC 3339 (Go's zero
+  time is ``None``); durations are integer nanoseconds (plain ``int`` fields named ``*_ns``);
+* ``null`` or a missing key leaves a field at its default; fields holding their default are left out on output
+  (Go decoders read an absent key as the zero value, so this is wire-compatible and compact);
+* free-form ``Metadata`` values that are not JSON (functions, sockets, NaN) are dropped on output, never raised;
+* wrong input raises :class:`WireError` whose message names the path: ``Candidates[1].Priority: expected int``.
+"""
+
+from __future__ import annotations
+
+import binascii
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+
+from pluginkit._payload import is_payload, unwrap_key, wire_names
+
+try:  # orjson is a declared dependency; the fallback keeps odd platforms working.
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised only where orjson has no wheel
+    _orjson = None  # type: ignore[assignment]
+import json as _json
+
+__all__ = [
+    "WireError",
+    "converter",
+    "dumps",
+    "from_wire",
+    "loads",
+    "to_wire",
+]
+
+T = TypeVar("T")
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+_MISSING = object()
+_SEQUENCE_ORIGINS = (list, Sequence)
+_MAPPING_ORIGINS = (dict, Mapping)
+
+
+class WireError(ValueError):
+    """Input that does not fit a payload type.
+
+    ``path`` lists the wire keys and list indexes from the outermost object to the offending value; ``str()``
+    renders it as ``Candidates[1].Priority: expected int``.
+    """
+
+    def __init__(self, expected: str, path: list[str | int] | None = None) -> None:
+        self.expected = expected
+        self.path: list[str | int] = path if path is not None else []
+        super().__init__(expected)
+
+    @property
+    def location(self) -> str:
+        out = ""
+        for part in self.path:
+            if isinstance(part, int):
+                out += f"[{part}]"
+            else:
+                out += f".{part}" if out else part
+        return out
+
+    def __str__(self) -> str:
+        location = self.location
+        return f"{location}: {self.expected}" if location else self.expected
+
+
+# --------------------------------------------------------------------------------------------------------------
+# JSON text
+# --------------------------------------------------------------------------------------------------------------
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Parse JSON text; malformed text raises :class:`WireError`."""
+    try:
+        if _orjson is not None:
+            return _orjson.loads(data)
+        return _json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, TypeError) as exc:
+        raise WireError(f"malformed JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def dumps(value: Any) -> bytes:
+    """Serialise a JSON-like value (as produced by :func:`to_wire`) to compact UTF-8 JSON bytes."""
+    if _orjson is not None:
+        return _orjson.dumps(value)
+    return _json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Scalars
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _b64decode(value: Any) -> bytes:
+    if value.__class__ is not str:
+        raise WireError("expected base64 string")
+    try:
+        return binascii.a2b_base64(value, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise WireError("expected base64 string") from None
+
+
+def _b64encode(value: bytes) -> str:
+    return binascii.b2a_base64(value, newline=False).decode("ascii")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """RFC 3339 text → aware datetime; Go's zero time → ``None``. Sub-microsecond digits are truncated."""
+    if value.__class__ is not str:
+        raise WireError("expected RFC 3339 time")
+    if value == _GO_ZERO_TIME:
+        return None
+    text = value
+    dot = text.find(".")
+    if dot != -1:  # Python keeps microseconds: cut nanosecond digits Go may send.
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        if end - dot - 1 > 6:
+            text = text[: dot + 7] + text[end:]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise WireError("expected RFC 3339 time") from None
+    if parsed.tzinfo is None or "T" not in text.upper():
+        raise WireError("expected RFC 3339 time with a zone")
+    return parsed
+
+
+def format_time(value: datetime) -> str:
+    """Aware datetime → RFC 3339 as Go writes it (``Z`` for UTC, fraction without trailing zeros).
+
+    A naive datetime is taken to be UTC.
+    """
+    offset = value.utcoffset()
+    if offset is None:
+        offset = timedelta(0)
+    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if len(base) < 19:  # years before 1000 are not zero-padded by strftime on every platform
+        base = f"{value.year:04d}" + base[base.index("-") :]
+    if value.microsecond:
+        base += f".{value.microsecond:06d}".rstrip("0")
+    if not offset:
+        return base + "Z"
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{base}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def sanitize_json(value: Any) -> Any:
+    """Keep only what JSON can carry, dropping the rest instead of raising (the seed's metadata rule).
+
+    Returns :data:`_MISSING` for a value that must be dropped entirely.
+    """
+    cls = value.__class__
+    if cls is str or cls is bool or value is None:
+        return value
+    if cls is int:
+        return value if _INT64_MIN <= value <= _INT64_MAX else _MISSING
+    if cls is float:
+        return value if math.isfinite(value) else _MISSING
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                continue
+            clean = sanitize_json(item)
+            if clean is not _MISSING:
+                out[key] = clean
+        return out
+    if isinstance(value, list | tuple):
+        items = [sanitize_json(item) for item in value]
+        return [item for item in items if item is not _MISSING]
+    if isinstance(value, str):  # str subclasses (StrEnum)
+        return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return sanitize_json(int(value))
+    if isinstance(value, float):
+        return sanitize_json(float(value))
+    if isinstance(value, datetime):
+        return format_time(value)
+    if attrs.has(value.__class__):
+        return sanitize_json(converter.unstructure(value))
+    return _MISSING
+
+
+def _sanitize_metadata(value: Mapping[str, Any]) -> dict[str, Any]:
+    # Fast path: flat metadata of JSON scalars, the common case, is returned as is.
+    for item in value.values():
+        cls = item.__class__
+        if not (cls is str or cls is bool or item is None or cls is int or cls is float):
+            break
+        if cls is float and not math.isfinite(item):
+            break
+        if cls is int and not _INT64_MIN <= item <= _INT64_MAX:
+            break
+    else:
+        if value.__class__ is dict and all(k.__class__ is str for k in value):
+            return value
+    result: dict[str, Any] = sanitize_json(value)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Generated hooks
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _is_optional(tp: Any) -> tuple[bool, Any]:
+    origin = get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(get_args(tp)) == 2:
+            return True, args[0]
+    return False, tp
+
+
+class _Gen:
+    """Accumulates the source of one generated function and the globals it refers to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.globals: dict[str, Any] = {
+            "WireError": WireError,
+            "_b64d": _b64decode,
+            "_b64e": _b64encode,
+            "_ptime": parse_time,
+            "_ftime": format_time,
+            "_meta": _sanitize_metadata,
+            "_isfinite": math.isfinite,
+            "_IMIN": _INT64_MIN,
+            "_IMAX": _INT64_MAX,
+        }
+        self._n = 0
+
+    def ref(self, obj: Any) -> str:
+        self._n += 1
+        name = f"_g{self._n}"
+        self.globals[name] = obj
+        return name
+
+    def compile(self, name: str) -> Callable[..., Any]:
+        source = "\n".join(self.lines)
+        namespace = dict(self.globals)
+        exec(compile(source, f"<pluginkit.wire {name}>", "exec"), namespace)
+        fn: Callable[..., Any] = namespace[name]
+        fn.__pluginkit_source__ = source  # type: ignore[attr-defined]
+        return fn
+
+
+def _value_structurer(tp: Any) -> Callable[[Any], Any]:
+    """A function converting one JSON value to ``tp`` (used inside lists and dicts)."""
+    optional, inner = _is_optional(tp)
+    if optional:
+        inner_fn = _value_structurer(inner)
+        return lambda v: None if v is None else inner_fn(v)
+    if tp is Any or tp is object:
+        return _identity
+    if tp is str:
+        return _check_str
+    if tp is int:
+        return _check_int
+    if tp is float:
+        return _check_float
+    if tp is bool:
+        return _check_bool
+    if tp is bytes:
+        return _b64decode
+    if tp is datetime:
+        return parse_time
+    if is_payload(tp):
+        hook = converter.get_structure_hook(tp)
+        return lambda v: hook(v, tp)
+    origin = get_origin(tp)
+    if origin in _SEQUENCE_ORIGINS:
+        (item_tp,) = get_args(tp) or (Any,)
+        return _list_structurer(_value_structurer(item_tp))
+    if origin in _MAPPING_ORIGINS:
+        _key_tp, val_tp = get_args(tp) or (str, Any)
+        return _dict_structurer(_value_structurer(val_tp))
+    raise TypeError(f"pluginkit.wire cannot structure {tp!r}")
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+def _check_str(v: Any) -> str:
+    if isinstance(v, str) and v.__class__ is str:
+        return v
+    raise WireError("expected string")
+
+
+def _check_int(v: Any) -> int:
+    if v.__class__ is int and _INT64_MIN <= v <= _INT64_MAX:
+        return int(v)
+    raise WireError("expected int")
+
+
+def _check_float(v: Any) -> float:
+    cls = v.__class__
+    if (cls is float and math.isfinite(v)) or cls is int:
+        return float(v)
+    raise WireError("expected number")
+
+
+def _check_bool(v: Any) -> bool:
+    if v is True or v is False:
+        return bool(v)
+    raise WireError("expected boolean")
+
+
+def _list_structurer(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
+    def structure_list(v: Any) -> list[Any]:
+        if v.__class__ is not list:
+            raise WireError("expected array")
+        out = []
+        for index, element in enumerate(v):
+            try:
+                out.append(item(element))
+            except WireError as exc:
+                exc.path.insert(0, index)
+                raise
+        return out
+
+    if item is _identity:
+        return lambda v: list(v) if v.__class__ is list else structure_list(v)
+    return structure_list
+
+
+def _dict_structurer(item: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
+    def structure_dict(v: Any) -> dict[str, Any]:
+        if v.__class__ is not dict:
+            raise WireError("expected object")
+        out = {}
+        for key, element in v.items():
+            try:
+                out[key] = item(element)
+            except WireError as exc:
+                exc.path.insert(0, key)
+                raise
+        return out
+
+    return structure_dict
+
+
+def _default_expr(gen: _Gen, field: attrs.Attribute[Any]) -> str:
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        factory: Callable[[], Any] = default.factory  # type: ignore[union-attr]
+        if factory in (dict, list):
+            return "{}" if factory is dict else "[]"
+        return f"{gen.ref(factory)}()"
+    if default is attrs.NOTHING:
+        raise TypeError(f"payload field {field.name} needs a default (absent wire keys mean the zero value)")
+    if default is None or isinstance(default, bool | int | float | str | bytes):
+        if default:  # absent on the wire means the zero value, in Go and here
+            raise TypeError(f"payload field {field.name} must default to its zero value, not {default!r}")
+        return repr(default)
+    return gen.ref(default)
+
+
+def _make_structure(cls: type) -> Callable[[Any, Any], Any]:
+    names = wire_names(cls)
+    hints = typing.get_type_hints(cls)
+    fields = attrs.fields(cls)
+    gen = _Gen()
+    known = frozenset(names.values())
+    folded = {wire.lower(): wire for wire in names.values()}
+    gen.globals.update(_known=known, _folded=folded, _cls=cls, _fold=_fold, _unwrap=unwrap_key(cls))
+    fn_name = f"structure_{cls.__name__}"
+    lines = gen.lines
+    lines.append(f"def {fn_name}(o, _t=None):")
+    lines.append("    if o.__class__ is not dict:")
+    lines.append("        if not isinstance(o, _Mapping): raise WireError('expected object')")
+    lines.append("        o = dict(o)")
+    gen.globals["_Mapping"] = Mapping
+    lines.append("    if not _known.issuperset(o): o = _fold(o, _known, _folded, _unwrap)")
+    kwargs = []
+    for index, field in enumerate(fields):
+        wire = names[field.name]
+        tp = hints[field.name]
+        var = f"a{index}"
+        kwargs.append(f"{field.name}={var}")
+        default = _default_expr(gen, field)
+        optional, inner = _is_optional(tp)
+        lines.append(f"    v = o.get({wire!r})")
+        lines.append(f"    if v is None: {var} = {default}")
+        err = f"raise WireError({{}}, [{wire!r}])"
+        if inner is str:
+            lines.append(f"    elif v.__class__ is str: {var} = v")
+            lines.append("    else: " + err.format("'expected string'"))
+        elif inner is bool:
+            lines.append(f"    elif v is True or v is False: {var} = v")
+            lines.append("    else: " + err.format("'expected boolean'"))
+        elif inner is int:
+            lines.append(f"    elif v.__class__ is int and _IMIN <= v <= _IMAX: {var} = v")
+            lines.append("    else: " + err.format("'expected int'"))
+        elif inner is float:
+            lines.append(f"    elif v.__class__ is float and _isfinite(v): {var} = v")
+            lines.append(f"    elif v.__class__ is int: {var} = float(v)")
+            lines.append("    else: " + err.format("'expected number'"))
+        elif inner is Any:
+            lines.append(f"    else: {var} = v")
+        else:
+            if inner is bytes:
+                call = "_b64d(v)"
+            elif inner is datetime:
+                call = "_ptime(v)"
+            else:
+                call = f"{gen.ref(_value_structurer(inner))}(v)"
+            lines.append("    else:")
+            lines.append(f"        try: {var} = {call}")
+            lines.append("        except WireError as e:")
+            lines.append(f"            e.path.insert(0, {wire!r}); raise")
+            if inner is datetime and not optional:
+                lines.append(f"        if {var} is None: {var} = {default}")
+    lines.append(f"    return _cls({', '.join(kwargs)})")
+    return gen.compile(fn_name)
+
+
+def _fold(o: dict[str, Any], known: frozenset[str], folded: dict[str, str], unwrap: str | None) -> dict[str, Any]:
+    """Map keys that match a wire name only case-insensitively onto it (Go's rule: the last key wins)."""
+    if unwrap is not None:
+        inner = o.get(unwrap)
+        if inner.__class__ is dict and unwrap not in known:
+            o = {**{k: v for k, v in o.items() if k != unwrap}, **inner}
+    out: dict[str, Any] = {}
+    for key, value in o.items():
+        if key in known:
+            out[key] = value
+        elif key.__class__ is str:
+            canonical = folded.get(key.lower())
+            if canonical is not None:
+                out[canonical] = value
+    return out
+
+
+def _value_unstructurer(tp: Any) -> Callable[[Any], Any]:
+    optional, inner = _is_optional(tp)
+    if optional:
+        inner_fn = _value_unstructurer(inner)
+        return lambda v: None if v is None else inner_fn(v)
+    if tp in (str, int, float, bool):
+        return _identity
+    if tp is Any or tp is object:
+        return lambda v: (lambda c: None if c is _MISSING else c)(sanitize_json(v))
+    if tp is bytes:
+        return _b64encode
+    if tp is datetime:
+        return format_time
+    if is_payload(tp):
+        hook: Callable[[Any], Any] = converter.get_unstructure_hook(tp)
+        return hook
+    origin = get_origin(tp)
+    if origin in _SEQUENCE_ORIGINS:
+        (item_tp,) = get_args(tp) or (Any,)
+        item = _value_unstructurer(item_tp)
+        if item is _identity:
+            return list
+        return lambda v: [item(x) for x in v]
+    if origin in _MAPPING_ORIGINS:
+        _key_tp, val_tp = get_args(tp) or (str, Any)
+        if val_tp is Any:
+            return _sanitize_metadata
+        item = _value_unstructurer(val_tp)
+        if item is _identity:
+            return dict
+        if item is list:  # headers: {"Key": ["v1", "v2"]}
+            return lambda v: {k: list(x) for k, x in v.items()}
+        return lambda v: {k: item(x) for k, x in v.items()}
+    raise TypeError(f"pluginkit.wire cannot unstructure {tp!r}")
+
+
+def _make_unstructure(cls: type) -> Callable[[Any], dict[str, Any]]:
+    names = wire_names(cls)
+    hints = typing.get_type_hints(cls)
+    gen = _Gen()
+    fn_name = f"unstructure_{cls.__name__}"
+    lines = gen.lines
+    lines.append(f"def {fn_name}(obj):")
+    lines.append("    d = {}")
+    for field in attrs.fields(cls):
+        wire = names[field.name]
+        tp = hints[field.name]
+        optional, inner = _is_optional(tp)
+        lines.append(f"    v = obj.{field.name}")
+        if inner in (str, bool, int):
+            lines.append(f"    if v: d[{wire!r}] = v")
+        elif inner is float:
+            lines.append(f"    if v and _isfinite(v): d[{wire!r}] = v")
+        elif inner is bytes:
+            lines.append(f"    if v: d[{wire!r}] = _b64e(v)")
+        elif inner is datetime:
+            lines.append(f"    if v is not None: d[{wire!r}] = _ftime(v)")
+        elif inner is Any:
+            lines.append("    if v is not None:")
+            lines.append(f"        v = {gen.ref(sanitize_json)}(v)")
+            lines.append(f"        if v is not {gen.ref(_MISSING)} and v is not None: d[{wire!r}] = v")
+        elif is_payload(inner):
+            hook = gen.ref(converter.get_unstructure_hook(inner))
+            if optional:  # present-but-empty differs from None: write "{}"
+                lines.append(f"    if v is not None: d[{wire!r}] = {hook}(v)")
+            else:  # a nested struct at its zero value is left out like any other default
+                lines.append(f"    v = {hook}(v)")
+                lines.append(f"    if v: d[{wire!r}] = v")
+        else:
+            fn = _value_unstructurer(inner)
+            lines.append(f"    if v: d[{wire!r}] = {gen.ref(fn)}(v)")
+            if fn is _sanitize_metadata:  # every value may have been dropped
+                lines.append(f"    if {wire!r} in d and not d[{wire!r}]: del d[{wire!r}]")
+    lines.append("    return d")
+    return gen.compile(fn_name)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_structure_hook_factory(is_payload, _make_structure)
+    conv.register_unstructure_hook_factory(is_payload, _make_unstructure)
+    conv.register_structure_hook(bytes, lambda v, _: _b64decode(v))
+    conv.register_unstructure_hook(bytes, _b64encode)
+    conv.register_structure_hook(datetime, lambda v, _: parse_time(v))
+    conv.register_unstructure_hook(datetime, format_time)
+    for tp, check in ((str, _check_str), (int, _check_int), (float, _check_float), (bool, _check_bool)):
+        conv.register_structure_hook(tp, lambda v, _, check=check: check(v))
+    return conv
+
+
+#: The converter every wire conversion goes through.
+converter: cattrs.Converter = _make_converter()
+
+
+def to_wire(value: Any) -> Any:
+    """Typed value → JSON-like value (dicts, lists, strings, numbers) with the seed's wire names."""
+    return converter.unstructure(value)
+
+
+def from_wire(data: Any, tp: type[T]) -> T:
+    """JSON-like value, or JSON text as ``str``/``bytes``, → ``tp``. Raises :class:`WireError` on bad input."""
+    if isinstance(data, bytes | bytearray | memoryview | str) and tp is not str and tp is not bytes:
+        data = loads(data)
+    try:
+        value: T = converter.structure(data, tp)
+    except WireError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:  # garbage that slipped past a check
+        raise WireError(f"invalid value: {exc}") from None
+    return value
+
+
+def encode(value: Any) -> bytes:
+    """Typed value → JSON bytes."""
+    return dumps(converter.unstructure(value))
+
+
+def decode(data: bytes | bytearray | memoryview | str, tp: type[T]) -> T:
+    """JSON bytes or text → ``tp``. Raises :class:`WireError` on malformed JSON or a value that does not fit."""
+    return from_wire(loads(data), tp)
+
