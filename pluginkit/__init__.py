@@ -8,6 +8,8 @@ The ABI they implement is described once, in :mod:`pluginkit.abi`; its payloads 
 from pluginkit._context import PluginContext
 from pluginkit._envelope import Envelope, ErrorInfo
 from pluginkit._hookspecs import hookimpl
+from pluginkit._manager import PluginManager
+from pluginkit._plugin import PluginInfo, PluginState
 from pluginkit.abi import ABI_VERSION, METHODS, SCHEMA_VERSION
 from pluginkit.errors import ERROR_CODES, InvalidRequest, PluginError, PluginKitError
 
@@ -21,7 +23,10 @@ __all__ = [
     "InvalidRequest",
     "PluginContext",
     "PluginError",
+    "PluginInfo",
     "PluginKitError",
+    "PluginManager",
+    "PluginState",
     "hookimpl",
 ]
 

@@ -2,27 +2,79 @@
 
 from __future__ import annotations
 
-import logging
+import contextvars
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
+from pluginkit import abi
+from pluginkit import types as t
 
-__all__ = ["PluginContext"]
+if TYPE_CHECKING:
+    from pluginkit._host import HostServices, PluginLogger
+
+__all__ = ["PluginContext", "current_request_id"]
+
+#: The id of the request being served, attached to plugin log records. Hosts set it per request.
+current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("pluginkit_request_id", default="")
 
 
-@attrs.define(slots=True)
 class PluginContext:
     """Passed to every hookimpl that names a ``ctx`` parameter.
 
-    It carries the calling plugin's identity, its settings and its logger (``pluginkit.plugin.<id>``), so a
-    hookimpl never needs module-level state to know who it is.
+    It carries the calling plugin's identity, its settings and its logger, and reaches the host callbacks of the
+    ABI (``host.log``, ``host.http.*``, ``host.stream.*``) — so a hookimpl needs no module-level state and no
+    import of the host to talk to it.
     """
 
-    plugin_id: str
-    config: Mapping[str, Any] = attrs.field(factory=dict)
-    log: logging.Logger = attrs.field(default=None)
+    __slots__ = ("_host", "config", "log", "plugin_id")
 
-    def __attrs_post_init__(self) -> None:
-        if self.log is None:
-            self.log = logging.getLogger(f"pluginkit.plugin.{self.plugin_id}")
+    def __init__(self, plugin_id: str, config: Mapping[str, Any], host: HostServices) -> None:
+        from pluginkit._host import PluginLogger
+
+        import logging
+
+        self.plugin_id = plugin_id
+        #: The plugin's own settings (its table of the configuration, without the host keys).
+        self.config = config
+        #: ``pluginkit.plugin.<id>``, with ``request_id`` attached and secret-looking values masked.
+        self.log: PluginLogger = PluginLogger(logging.getLogger(f"pluginkit.plugin.{plugin_id}"), {"plugin_id": plugin_id})
+        self._host = host
+
+    def __repr__(self) -> str:
+        return f"PluginContext(plugin_id={self.plugin_id!r})"
+
+    def host(self, method: str, params: Any = None) -> Any:
+        """Call a host callback by its ABI name, with typed params or a JSON-like dict; returns the typed result.
+
+        Raises :class:`~pluginkit.PluginKitError` (``host_call_failed``, ``invalid_request``) on failure.
+        """
+        spec = abi.get(method)
+        if spec.is_hook:
+            raise abi_error(method)
+        return self._host.handle(method, spec.parse_params(params), self.plugin_id)
+
+    def http(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, list[str] | str] | None = None,
+        body: bytes = b"",
+    ) -> t.HTTPResponse:
+        """``host.http.do``: an HTTP request made by the host, with its timeouts and proxy settings."""
+        normal = {k: [v] if isinstance(v, str) else list(v) for k, v in (headers or {}).items()}
+        return self._host.http_do(t.HostHTTPRequest(method=method, url=url, headers=normal, body=body))
+
+    def emit(self, stream_id: str, payload: bytes, error: str = "") -> None:
+        """``host.stream.emit``: push one chunk into the executor stream ``stream_id``. Never blocks."""
+        self._host.stream_emit(t.HostStreamEmit(stream_id=stream_id, payload=payload, error=error))
+
+    def close_stream(self, stream_id: str, error: str = "") -> None:
+        """``host.stream.close``: end the executor stream, with an error when ``error`` is not empty."""
+        self._host.stream_close(t.HostStreamClose(stream_id=stream_id, error=error))
+
+
+def abi_error(method: str) -> Exception:
+    from pluginkit.errors import PluginKitError
+
+    return PluginKitError("host_call_failed", f"{method} is a plugin hook, not a host callback")

@@ -97,3 +97,78 @@ def wire_names(cls: type) -> dict[str, str]:
         else:
             names[field.name] = field.name if case == "snake" else pascal_case(field.name)
     return names
+
+
+def _field_copier(tp: Any) -> Callable[[Any], Any] | None:
+    """A function copying a value of ``tp`` so that mutating the copy cannot reach the original, or ``None``
+    when values of ``tp`` are immutable and can be shared."""
+    import types as pytypes
+    import typing
+
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, pytypes.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        item = _field_copier(inner[0]) if len(inner) == 1 else _copy_json
+        return None if item is None else (lambda v: None if v is None else item(v))
+    if tp in (str, int, float, bool, bytes) or tp.__class__ is type and tp.__module__ == "datetime":
+        return None
+    if is_payload(tp):
+        return copier(tp)
+    if origin in (list, dict):
+        element = _field_copier(args[-1]) if args else _copy_json
+        if origin is list:
+            return list if element is None else (lambda v: [element(x) for x in v])
+        return dict if element is None else (lambda v: {k: element(x) for k, x in v.items()})
+    return _copy_json
+
+
+def _copy_json(value: Any) -> Any:
+    cls = value.__class__
+    if cls is dict:
+        return {k: _copy_json(v) for k, v in value.items()}
+    if cls is list:
+        return [_copy_json(v) for v in value]
+    return value
+
+
+_COPIERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def copier(cls: type[T]) -> Callable[[T], T]:
+    """A generated function returning an isolated copy of a payload object: nested payloads, lists and dicts are
+    copied, immutable leaves (str, bytes, numbers, datetimes) shared. The manager hands plugins such copies."""
+    existing = _COPIERS.get(cls)
+    if existing is not None:
+        return existing
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    namespace: dict[str, Any] = {"_cls": cls}
+    args = []
+    for field in attrs.fields(cls):
+        fn = _field_copier(hints[field.name])
+        if fn is None:
+            args.append(f"{field.name}=o.{field.name}")
+        else:
+            namespace[f"_c_{field.name}"] = fn
+            args.append(f"{field.name}=_c_{field.name}(o.{field.name})")
+    source = f"def copy_{cls.__name__}(o):\n    return _cls({', '.join(args)})\n"
+    exec(compile(source, f"<pluginkit copier {cls.__name__}>", "exec"), namespace)
+    fn = namespace[f"copy_{cls.__name__}"]
+    _COPIERS[cls] = fn
+    return fn  # type: ignore[no-any-return]
+
+
+def zero_test(cls: type) -> Callable[[Any], bool]:
+    """A generated predicate: is this payload object at its zero value (every field falsy)?
+
+    "Empty answer" in the ABI's combination rules means exactly that (an empty ``Body``, ``Handled: false`` …).
+    """
+    names = [f.name for f in attrs.fields(cls)]
+    if not names:
+        return lambda o: True
+    source = f"def is_zero(o):\n    return not (o.{' or o.'.join(names)})\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<pluginkit zero test {cls.__name__}>", "exec"), namespace)
+    return namespace["is_zero"]  # type: ignore[no-any-return]

@@ -1,0 +1,142 @@
+"""What operators choose: which plugins load, in which order, with which settings.
+
+The configuration is a mapping (from the host, or read from a ``pluginkit.toml`` file)::
+
+    [pluginkit]                       # manager options, all optional
+    load = ["scheduler", "redact"]    # load exactly these (like PLUGINKIT_LOAD_PLUGINS)
+    disable = ["noisy"]               # never load these (like PLUGINKIT_DISABLE_PLUGINS)
+    [pluginkit.timeouts]              # per-method time limit in seconds (0 = none)
+    "scheduler.pick" = 2
+    [pluginkit.fuse]                  # per-method: does an unexpected exception fuse the plugin?
+    "usage.handle" = false
+
+    [plugins.scheduler]               # one table per plugin ID
+    enabled = true                    # host key, default true
+    priority = 10                     # host key, default 0; higher runs first
+    threaded = false                  # host key: run sync hooks in a worker thread under ainvoke
+    auth_id = "auth-2"                # everything else is the plugin's own settings
+
+Environment variables override the file: ``PLUGINKIT_LOAD_PLUGINS`` names exactly the plugins to load
+(comma-separated; set but empty loads none) and ``PLUGINKIT_DISABLE_PLUGINS`` names plugins never to load.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from pluginkit.errors import PluginKitError
+
+__all__ = ["HOST_KEYS", "ManagerConfig", "PluginSettings", "load_config"]
+
+#: Keys of a plugin's table that the host reads; everything else is passed to the plugin.
+HOST_KEYS = frozenset({"enabled", "priority", "threaded"})
+ENV_LOAD = "PLUGINKIT_LOAD_PLUGINS"
+ENV_DISABLE = "PLUGINKIT_DISABLE_PLUGINS"
+ENV_CONFIG = "PLUGINKIT_CONFIG"
+
+
+class ConfigError(PluginKitError):
+    default_code = "invalid_config"
+
+
+@attrs.frozen
+class PluginSettings:
+    """One plugin's table: the host keys and the plugin's own settings."""
+
+    enabled: bool = True
+    priority: int = 0
+    threaded: bool = False
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class ManagerConfig:
+    plugins: Mapping[str, PluginSettings] = attrs.field(factory=dict)
+    #: ``None``: no restriction; otherwise exactly these IDs load.
+    load: frozenset[str] | None = None
+    disable: frozenset[str] = frozenset()
+    timeouts: Mapping[str, float | None] = attrs.field(factory=dict)
+    fuse: Mapping[str, bool] = attrs.field(factory=dict)
+
+    def for_plugin(self, plugin_id: str) -> PluginSettings:
+        return self.plugins.get(plugin_id) or PluginSettings()
+
+    def selected(self, plugin_id: str) -> tuple[bool, str]:
+        """Whether a plugin may load, and why not."""
+        if self.load is not None and plugin_id not in self.load:
+            return False, f"not named in {ENV_LOAD} / pluginkit.load"
+        if plugin_id in self.disable:
+            return False, f"disabled by {ENV_DISABLE} / pluginkit.disable"
+        if not self.for_plugin(plugin_id).enabled:
+            return False, "enabled = false in its configuration"
+        return True, ""
+
+
+def _ids(value: Any, where: str) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple | set | frozenset) and all(isinstance(v, str) for v in value):
+        return frozenset(value)
+    raise ConfigError(message=f"{where}: expected a list of plugin IDs")
+
+
+def load_config(
+    config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> ManagerConfig:
+    """Read the configuration from a mapping or a TOML file, then apply the environment variables.
+
+    Without ``config``, ``$PLUGINKIT_CONFIG`` names the file (if set). Errors raise ``invalid_config``.
+    """
+    env = os.environ if environ is None else environ
+    if config is None and env.get(ENV_CONFIG):
+        config = env[ENV_CONFIG]
+    if isinstance(config, str | os.PathLike):
+        path = Path(config)
+        try:
+            data: Mapping[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(message=f"cannot read {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(message=f"{path}: {exc}") from None
+    else:
+        data = config or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(message="the configuration must be a mapping")
+    options = data.get("pluginkit", {})
+    tables = data.get("plugins", {})
+    if not isinstance(options, Mapping) or not isinstance(tables, Mapping):
+        raise ConfigError(message="`pluginkit` and `plugins` must be tables")
+    plugins: dict[str, PluginSettings] = {}
+    for plugin_id, table in tables.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(message=f"plugins.{plugin_id}: expected a table")
+        enabled, priority, threaded = table.get("enabled", True), table.get("priority", 0), table.get("threaded", False)
+        if not isinstance(enabled, bool) or not isinstance(threaded, bool):
+            raise ConfigError(message=f"plugins.{plugin_id}: enabled and threaded must be true or false")
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise ConfigError(message=f"plugins.{plugin_id}.priority: expected an integer")
+        settings = {k: v for k, v in table.items() if k not in HOST_KEYS}
+        plugins[str(plugin_id)] = PluginSettings(enabled, priority, threaded, settings)
+    load = _ids(options["load"], "pluginkit.load") if "load" in options else None
+    disable = _ids(options.get("disable", []), "pluginkit.disable")
+    if ENV_LOAD in env:
+        load = _ids(env[ENV_LOAD], ENV_LOAD)
+    if env.get(ENV_DISABLE):
+        disable = disable | _ids(env[ENV_DISABLE], ENV_DISABLE)
+    timeouts: dict[str, float | None] = {}
+    for method, seconds in dict(options.get("timeouts", {})).items():
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+            raise ConfigError(message=f"pluginkit.timeouts.{method}: expected seconds ≥ 0")
+        timeouts[method] = float(seconds) or None
+    fuse = dict(options.get("fuse", {}))
+    if not all(isinstance(v, bool) for v in fuse.values()):
+        raise ConfigError(message="pluginkit.fuse: expected true or false per method")
+    return ManagerConfig(plugins, load, disable, timeouts, fuse)

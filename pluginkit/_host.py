@@ -1,0 +1,289 @@
+"""The host callbacks of the ABI (``host.*``), answered in-process.
+
+Plugins reach them through their :class:`~pluginkit.PluginContext`; ``PluginManager.invoke("host.log", …)``
+reaches them by name. Every failure is a ``host_call_failed`` error, never a bare exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from pluginkit import types as t
+from pluginkit._redact import redact_text, redact_value
+from pluginkit.errors import PluginKitError
+
+__all__ = ["ExecutorStream", "HostServices", "PluginLogger"]
+
+_LEVELS = {
+    "trace": 5, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+    "warning": logging.WARNING, "error": logging.ERROR,
+}
+_READ_SIZE = 32 * 1024
+
+
+def host_error(message: str) -> PluginKitError:
+    return PluginKitError("host_call_failed", message)
+
+
+class PluginLogger(logging.LoggerAdapter[logging.Logger]):
+    """A plugin's logger (``pluginkit.plugin.<id>``): adds ``plugin_id`` and the current ``request_id`` to every
+    record and masks values that look like secrets."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        from pluginkit._context import current_request_id
+
+        extra = dict(self.extra or {})
+        extra["request_id"] = current_request_id.get()
+        fields = kwargs.pop("fields", None)
+        if fields:
+            extra["fields"] = {k: redact_value(k, v) for k, v in fields.items()}
+            msg = f"{msg} {extra['fields']}"
+        kwargs["extra"] = {**extra, **kwargs.get("extra", {})}
+        return redact_text(str(msg)), kwargs
+
+
+class ExecutorStream:
+    """Chunks an executor pushes with ``host.stream.emit`` until ``host.stream.close``.
+
+    Emitting never blocks — the producer may be the very call the consumer is waiting for, which is how the seed
+    host deadlocks past 16 chunks. Memory is bounded instead: past ``max_chunks`` or ``max_bytes`` buffered,
+    ``emit`` fails with ``host_call_failed`` and the stream ends with that error.
+    """
+
+    def __init__(self, stream_id: str, *, max_chunks: int = 100_000, max_bytes: int = 64 * 2**20) -> None:
+        self.id = stream_id
+        self._chunks: collections.deque[t.StreamChunk] = collections.deque()
+        self._lock = threading.Lock()
+        self._buffered = 0
+        self._max_chunks, self._max_bytes = max_chunks, max_bytes
+        self.closed = False
+        self.cancelled = False
+        self._wakeups: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._ready = threading.Condition(self._lock)
+
+    def emit(self, payload: bytes, error: str = "") -> None:
+        with self._lock:
+            if self.cancelled:
+                raise host_error(f"stream {self.id} was cancelled by its consumer")
+            if self.closed:
+                raise host_error(f"stream {self.id} is closed")
+            if len(self._chunks) >= self._max_chunks or self._buffered + len(payload) > self._max_bytes:
+                self.closed = True
+                self._chunks.append(t.StreamChunk(err=f"stream {self.id} buffer limit reached"))
+                self._notify()
+                raise host_error(f"stream {self.id}: buffer limit reached, the consumer is not reading")
+            self._chunks.append(t.StreamChunk(payload=payload, err=error))
+            self._buffered += len(payload)
+            if error:
+                self.closed = True
+            self._notify()
+
+    def close(self, error: str = "") -> None:
+        with self._lock:
+            if self.closed:
+                return
+            if error:
+                self._chunks.append(t.StreamChunk(err=error))
+            self.closed = True
+            self._notify()
+
+    def cancel(self) -> None:
+        """The consumer stopped reading: later emits fail, so a well-behaved executor stops producing."""
+        with self._lock:
+            self.cancelled = self.closed = True
+            self._chunks.clear()
+            self._notify()
+
+    def _notify(self) -> None:  # caller holds the lock
+        self._ready.notify_all()
+        for loop, event in self._wakeups:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # loop closed
+                pass
+
+    def _pop(self) -> tuple[t.StreamChunk | None, bool]:
+        with self._lock:
+            if self._chunks:
+                chunk = self._chunks.popleft()
+                self._buffered -= len(chunk.payload)
+                return chunk, False
+            return None, self.closed
+
+    def __iter__(self) -> Iterator[t.StreamChunk]:
+        while True:
+            with self._lock:
+                while not self._chunks and not self.closed:
+                    self._ready.wait()
+            chunk, done = self._pop()
+            if chunk is not None:
+                yield chunk
+            elif done:
+                return
+
+    async def __aiter__(self) -> AsyncIterator[t.StreamChunk]:
+        event = asyncio.Event()
+        entry = (asyncio.get_running_loop(), event)
+        with self._lock:
+            self._wakeups.append(entry)
+        try:
+            while True:
+                chunk, done = self._pop()
+                if chunk is not None:
+                    yield chunk
+                    continue
+                if done:
+                    return
+                await event.wait()
+                event.clear()
+        finally:
+            with self._lock:
+                self._wakeups.remove(entry)
+
+
+class HostServices:
+    """The host side of the ABI's callbacks: logging, HTTP through the host, executor streams.
+
+    ``http_timeout`` (seconds) and ``proxy_url`` are the host's HTTP policy; without ``proxy_url`` the standard
+    ``*_proxy`` environment variables apply. Only ``http`` and ``https`` URLs are fetched.
+    """
+
+    def __init__(self, *, http_timeout: float = 60.0, proxy_url: str | None = None) -> None:
+        self.http_timeout = http_timeout
+        proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else None
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._streams: dict[str, ExecutorStream] = {}
+        self._http_streams: dict[str, Any] = {}
+
+    # -- executor streams ----------------------------------------------------------------------------------
+    def open_stream(self, **limits: int) -> ExecutorStream:
+        stream = ExecutorStream(str(next(self._ids)), **limits)
+        with self._lock:
+            self._streams[stream.id] = stream
+        return stream
+
+    def release_stream(self, stream: ExecutorStream) -> None:
+        with self._lock:
+            self._streams.pop(stream.id, None)
+
+    def _stream(self, stream_id: str) -> ExecutorStream:
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            raise host_error(f"no open stream {stream_id!r}")
+        return stream
+
+    def stream_emit(self, params: t.HostStreamEmit) -> t.Empty:
+        self._stream(params.stream_id).emit(params.payload, params.error)
+        return t.Empty()
+
+    def stream_close(self, params: t.HostStreamClose) -> t.Empty:
+        self._stream(params.stream_id).close(params.error)
+        return t.Empty()
+
+    # -- logging -------------------------------------------------------------------------------------------
+    def log(self, params: t.HostLog, plugin_id: str = "host") -> t.Empty:
+        level = _LEVELS.get(params.level.lower() or "debug")
+        if level is None:
+            raise host_error(f"unknown log level {params.level!r}")
+        logger = PluginLogger(logging.getLogger(f"pluginkit.plugin.{plugin_id}"), {"plugin_id": plugin_id})
+        logger.log(level, params.message or "plugin log", fields=params.fields)
+        return t.Empty()
+
+    # -- HTTP ----------------------------------------------------------------------------------------------
+    def _open(self, params: t.HostHTTPRequest) -> Any:
+        url = params.url
+        if not url.lower().startswith(("http://", "https://")):
+            raise host_error(f"host.http: only http and https URLs are fetched, not {url[:40]!r}")
+        headers = {key: ", ".join(values) for key, values in params.headers.items()}
+        request = urllib.request.Request(
+            url, data=params.body or None, headers=headers, method=(params.method or "GET").upper()
+        )
+        try:
+            return self._opener.open(request, timeout=self.http_timeout)
+        except urllib.error.HTTPError as exc:
+            return exc  # an HTTP error status is an answer, not a failure
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise host_error(f"host.http: {params.method or 'GET'} {url}: {reason}") from None
+
+    @staticmethod
+    def _headers(response: Any) -> t.Headers:
+        grouped: dict[str, list[str]] = {}
+        for key, value in response.headers.items():
+            grouped.setdefault(key, []).append(value)
+        return grouped
+
+    def http_do(self, params: t.HostHTTPRequest) -> t.HTTPResponse:
+        response = self._open(params)
+        try:
+            body = response.read()
+        except OSError as exc:
+            raise host_error(f"host.http: reading {params.url}: {exc}") from None
+        finally:
+            response.close()
+        return t.HTTPResponse(status_code=response.status, headers=self._headers(response), body=body)
+
+    def http_do_stream(self, params: t.HostHTTPRequest) -> t.HostHTTPStream:
+        response = self._open(params)
+        stream_id = f"http-{next(self._ids)}"
+        with self._lock:
+            self._http_streams[stream_id] = response
+        return t.HostHTTPStream(status_code=response.status, headers=self._headers(response), stream_id=stream_id)
+
+    def http_stream_read(self, params: t.HostStreamRef) -> t.HostStreamRead:
+        response = self._http_streams.get(params.stream_id)
+        if response is None:
+            raise host_error(f"no open HTTP stream {params.stream_id!r}")
+        try:
+            data = response.read1(_READ_SIZE) if hasattr(response, "read1") else response.read(_READ_SIZE)
+        except OSError as exc:
+            self.http_stream_close(params)
+            return t.HostStreamRead(error=str(exc), done=True)
+        if not data:
+            self.http_stream_close(params)
+            return t.HostStreamRead(done=True)
+        return t.HostStreamRead(payload=data)
+
+    def http_stream_close(self, params: t.HostStreamRef) -> t.Empty:
+        with self._lock:
+            response = self._http_streams.pop(params.stream_id, None)
+        if response is not None:
+            response.close()
+        return t.Empty()
+
+    def close(self) -> None:
+        """Close every open HTTP stream and end every executor stream (manager shutdown)."""
+        with self._lock:
+            responses, self._http_streams = list(self._http_streams.values()), {}
+            streams = list(self._streams.values())
+        for response in responses:
+            response.close()
+        for stream in streams:
+            stream.close("host shut down")
+
+    def handle(self, method: str, params: Any, plugin_id: str = "host") -> Any:
+        """Answer a ``host.*`` method by name with typed params."""
+        handlers: Mapping[str, Any] = {
+            "host.http.do": self.http_do,
+            "host.http.do_stream": self.http_do_stream,
+            "host.http.stream_read": self.http_stream_read,
+            "host.http.stream_close": self.http_stream_close,
+            "host.stream.emit": self.stream_emit,
+            "host.stream.close": self.stream_close,
+        }
+        if method == "host.log":
+            return self.log(params, plugin_id)
+        handler = handlers.get(method)
+        if handler is None:
+            raise host_error(f"unknown host callback {method!r}")
+        return handler(params)

@@ -1,0 +1,436 @@
+"""The host's entry point: find, load, order and call plugins, and keep serving when one misbehaves."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import importlib_metadata
+import pluggy
+
+from pluginkit import abi
+from pluginkit import types as t
+from pluginkit._config import ManagerConfig, load_config
+from pluginkit._context import PluginContext
+from pluginkit._discovery import ENTRY_POINT_GROUP, PLUGIN_ID, Conflict, InstalledPlugin, Scan, default_cache_dir, scan
+from pluginkit._dispatch import Failed, Impl, LoopThread, Plan, run_async, run_sync
+from pluginkit._envelope import Envelope
+from pluginkit._hookspecs import PROJECT, HookSpecs
+from pluginkit._host import HostServices
+from pluginkit._plugin import PluginInfo, PluginRecord, PluginState
+from pluginkit._registration import reconfigure_plugin, register_plugin, route_key
+from pluginkit.errors import PluginKitError
+
+__all__ = ["PluginManager"]
+
+log = logging.getLogger("pluginkit")
+
+
+class PluginManager:
+    """Discovers plugins, registers them, and runs ABI methods across them.
+
+    >>> with PluginManager(entry_points=False) as manager:
+    ...     manager.invoke("request.normalize", {"Body": "aGk="}).to_json()
+    b'{"ok":true,"result":{"Body":"aGk="}}'
+
+    ``config`` is a mapping or a path to a ``pluginkit.toml`` (see :mod:`pluginkit._config`); ``search_path``
+    replaces ``sys.path`` for discovery; ``entry_points=False`` loads only plugins registered in code.
+    Usable from many threads and asyncio tasks at once: the call path reads immutable snapshots.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        search_path: Sequence[str] | None = None,
+        entry_points: bool = True,
+        cache: bool = True,
+        host: HostServices | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config: ManagerConfig = load_config(config, environ=environ)
+        self.host = host or HostServices()
+        self._search_path = list(search_path) if search_path is not None else None
+        self._use_entry_points = entry_points
+        self._cache_dir = default_cache_dir() if cache else None
+        self._pluggy = pluggy.PluginManager(PROJECT)
+        self._pluggy.add_hookspecs(HookSpecs)
+        self._records: dict[str, PluginRecord] = {}
+        self._plans: dict[str, Plan] = {}
+        self._lock = threading.RLock()
+        self._loop_thread = LoopThread()
+        self._started = itertools.count()
+        self._finished = itertools.count()
+        self._closing = False
+        self._loaded = False
+        self.conflicts: tuple[Conflict, ...] = ()
+        self.invalid_entry_points: tuple[tuple[str, str, str], ...] = ()
+
+    # -- discovery and loading ------------------------------------------------------------------------------
+    def installed(self) -> Scan:
+        """The plugins installed on the search path, without importing any of them."""
+        return scan(self._search_path, cache_dir=self._cache_dir)
+
+    def load(self) -> Self:
+        """Import and register every selected installed plugin (idempotent). A plugin that fails to import or
+        register is recorded with the reason; every other plugin loads."""
+        with self._lock:
+            if self._use_entry_points:
+                found = self.installed()
+                self.conflicts, self.invalid_entry_points = found.conflicts, found.invalid
+                for conflict in found.conflicts:
+                    log.warning(
+                        "plugin ID %r is offered by %s and %s; using %s (first on the search path)",
+                        conflict.id, conflict.winner.distribution, conflict.loser.distribution,
+                        conflict.winner.distribution,
+                    )
+                for installed in found.plugins:
+                    if installed.id not in self._records:
+                        self._load_entry_point(installed)
+            self._loaded = True
+            self._plans = {}
+        return self
+
+    def _load_entry_point(self, installed: InstalledPlugin) -> None:
+        settings = self.config.for_plugin(installed.id)
+        record = PluginRecord(
+            id=installed.id, source="entry-point", distribution=installed.distribution, version=installed.version,
+            entry_point=installed.value, priority=settings.priority, threaded=settings.threaded,
+            settings=dict(settings.settings),
+        )
+        self._records[record.id] = record
+        selected, why = self.config.selected(record.id)
+        if not selected:
+            record.state, record.reason = PluginState.DISABLED, why
+            return
+        started = time.perf_counter()
+        try:
+            obj = importlib_metadata.EntryPoint(installed.id, installed.value, ENTRY_POINT_GROUP).load()
+        except (Exception, SystemExit) as exc:  # a plugin's import must never take the host down
+            record.import_seconds = time.perf_counter() - started
+            self._fail(record, "plugin_error", f"import failed: {type(exc).__name__}: {exc}", exc)
+            return
+        record.import_seconds = time.perf_counter() - started
+        self._admit(record, obj, declared_abi=getattr(obj, "PLUGINKIT_ABI", None), require_abi=True)
+
+    def register(
+        self,
+        obj: Any,
+        plugin_id: str | None = None,
+        *,
+        priority: int | None = None,
+        settings: Mapping[str, Any] | None = None,
+        threaded: bool = False,
+    ) -> PluginInfo:
+        """Register a module or object holding hookimpls, from code. ``plugin_id`` defaults to the object's
+        ``PLUGINKIT_ID`` or ``__name__``. Returns the plugin's state (check ``.state`` / ``.reason``)."""
+        plugin_id = plugin_id or getattr(obj, "PLUGINKIT_ID", None) or getattr(obj, "__name__", None)
+        if not isinstance(plugin_id, str) or not PLUGIN_ID.match(plugin_id):
+            raise PluginKitError("invalid_request", f"plugin ID {plugin_id!r} must match {PLUGIN_ID.pattern}")
+        with self._lock:
+            if plugin_id in self._records and self._records[plugin_id].state is not PluginState.STOPPED:
+                raise PluginKitError("invalid_request", f"a plugin with ID {plugin_id!r} is already registered")
+            configured = self.config.for_plugin(plugin_id)
+            record = PluginRecord(
+                id=plugin_id, source="code", priority=configured.priority if priority is None else priority,
+                threaded=threaded or configured.threaded,
+                settings=dict(configured.settings if settings is None else settings),
+            )
+            self._records[plugin_id] = record
+            selected, why = self.config.selected(plugin_id)
+            if not selected:
+                record.state, record.reason = PluginState.DISABLED, why
+            else:
+                self._admit(record, obj, declared_abi=getattr(obj, "PLUGINKIT_ABI", abi.ABI_VERSION), require_abi=False)
+            self._plans = {}
+            return record.snapshot()
+
+    def _admit(self, record: PluginRecord, obj: Any, *, declared_abi: Any, require_abi: bool) -> None:
+        """ABI check, pluggy registration, ``plugin.register`` and its validation."""
+        record.obj = obj
+        major = _abi_major(declared_abi)
+        record.abi_version = "" if declared_abi is None else str(declared_abi)
+        if major is None:
+            self._fail(
+                record, "abi_mismatch",
+                f"plugin {record.id!r} ({record.distribution or 'code'} {record.version}) does not declare "
+                f"PLUGINKIT_ABI; this host speaks ABI {abi.ABI_VERSION}",
+            )
+            return
+        if major != abi.ABI_VERSION:
+            self._fail(
+                record, "abi_mismatch",
+                f"plugin {record.id!r} ({record.distribution or 'code'} {record.version}) was written for ABI "
+                f"{declared_abi}; this host speaks ABI {abi.ABI_VERSION}",
+            )
+            return
+        record.ctx = PluginContext(record.id, record.settings, self.host)
+        try:
+            self._pluggy.register(obj, name=record.id)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self._fail(record, "plugin_error", f"invalid hookimpls: {exc}")
+            return
+        record.hooks = frozenset(caller.name for caller in self._pluggy.get_hookcallers(obj) or ())
+        unknown = [name for name in record.hooks if abi.METHODS.by_hook(name) is None]
+        if unknown:
+            record.problems.append(f"implements hooks the ABI does not define: {', '.join(sorted(unknown))}")
+        try:
+            register_plugin(self, record)
+        except PluginKitError as exc:
+            self._pluggy.unregister(obj)
+            self._fail(record, exc.code, exc.message)
+            return
+        except Exception as exc:
+            self._pluggy.unregister(obj)
+            self._fail(record, "plugin_error", f"plugin.register raised {type(exc).__name__}: {exc}", exc)
+            return
+        record.state, record.reason = PluginState.ACTIVE, ""
+
+    def _fail(self, record: PluginRecord, code: str, message: str, exc: BaseException | None = None) -> None:
+        record.state, record.reason = PluginState.FAILED, f"{code}: {message}"
+        log.error("plugin %r not loaded: %s", record.id, message, exc_info=exc)
+
+    def call_hook(self, record: PluginRecord, hook: str, params: Any) -> Any:
+        """Call one plugin's hookimpl directly (registration-time calls); async hookimpls are awaited on the
+        manager's loop. Raises what the plugin raised."""
+        impl = next(
+            (Impl(record, hi) for hi in getattr(self._pluggy.hook, hook).get_hookimpls() if hi.plugin is record.obj),
+            None,
+        )
+        if impl is None:
+            raise PluginKitError("not_handled", f"plugin {record.id!r} does not implement {hook}")
+        value = impl.start(params)
+        if impl.is_async or asyncio.iscoroutine(value):
+            method = abi.METHODS.by_hook(hook)
+            value = self._loop_thread.run(value, method.timeout if method else None)
+        return value
+
+    # -- listing --------------------------------------------------------------------------------------------
+    def plugins(self) -> list[PluginInfo]:
+        """Every plugin the manager knows, in call order (priority descending, then ID)."""
+        with self._lock:
+            records = sorted(self._records.values(), key=lambda r: (-r.priority, r.id))
+            return [r.snapshot() for r in records]
+
+    def plugin(self, plugin_id: str) -> PluginInfo:
+        record = self._records.get(plugin_id)
+        if record is None:
+            raise PluginKitError("not_found", f"no plugin {plugin_id!r}")
+        return record.snapshot()
+
+    # -- calling --------------------------------------------------------------------------------------------
+    def _plan(self, name: str) -> Plan:
+        plan = self._plans.get(name)
+        if plan is not None:
+            return plan
+        method = abi.get(name)
+        with self._lock:
+            impls: list[tuple[tuple[int, int, str], Impl]] = []
+            if method.is_hook:
+                for hookimpl in getattr(self._pluggy.hook, method.hook_name).get_hookimpls():
+                    record = self._records.get(hookimpl.plugin_name)
+                    if record is None or record.state is not PluginState.ACTIVE:
+                        continue
+                    if method.capability and method.capability not in record.capabilities:
+                        continue  # undeclared hooks are not called (reported at registration)
+                    tier = 0 if hookimpl.tryfirst else 2 if hookimpl.trylast else 1
+                    impls.append(((-record.priority, tier, record.id), Impl(record, hookimpl)))
+            impls.sort(key=lambda pair: pair[0])
+            timeout = self.config.timeouts.get(name, method.timeout)
+            plan = Plan(method, [impl for _, impl in impls], timeout, self.config.fuse.get(name, True))
+            self._plans = {**self._plans, name: plan}
+            return plan
+
+    def _enter(self, name: str) -> None:
+        if self._closing:
+            raise PluginKitError("plugin_unavailable", f"the plugin manager is shutting down; {name} refused")
+        if not self._loaded:
+            self.load()
+        next(self._started)
+
+    def call(self, method: str, params: Any = None) -> Any:
+        """Run ``method`` and return its typed result; failures raise :class:`~pluginkit.PluginKitError`.
+
+        ``params`` is the typed params object, a JSON-like dict or JSON text.
+        """
+        self._enter(method)
+        try:
+            plan = self._plan(method)
+            return run_sync(plan, plan.method.parse_params(params), self)
+        finally:
+            next(self._finished)
+
+    async def acall(self, method: str, params: Any = None) -> Any:
+        """:meth:`call` on the running event loop: async hookimpls are awaited with their time limit."""
+        self._enter(method)
+        try:
+            plan = self._plan(method)
+            return await run_async(plan, plan.method.parse_params(params), self)
+        finally:
+            next(self._finished)
+
+    def invoke(self, method: str, params: Any = None) -> Envelope[Any]:
+        """Run any ABI method by its dotted name; the answer is always an :class:`~pluginkit.Envelope`."""
+        try:
+            return Envelope.success(self.call(method, params))
+        except PluginKitError as exc:
+            return Envelope.from_exception(exc)
+        except Exception as exc:  # a bug in pluginkit itself must still answer with an envelope
+            log.exception("pluginkit failed inside %s", method)
+            return Envelope.failure("internal_error", f"{type(exc).__name__} inside {method!r}")
+
+    async def ainvoke(self, method: str, params: Any = None) -> Envelope[Any]:
+        """:meth:`invoke` on the running event loop."""
+        try:
+            return Envelope.success(await self.acall(method, params))
+        except PluginKitError as exc:
+            return Envelope.from_exception(exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("pluginkit failed inside %s", method)
+            return Envelope.failure("internal_error", f"{type(exc).__name__} inside {method!r}")
+
+    def invoke_json(self, method: str, params: bytes | str) -> bytes:
+        """JSON in, JSON envelope out (what ``pluginkit invoke`` prints)."""
+        return self.invoke(method, params).to_json()
+
+    # -- owners (single-owner rule) -------------------------------------------------------------------------
+    def _owner(self, plan: Plan, params: Any) -> Impl | None:
+        rule = plan.method.owner
+        if rule == "priority":
+            return plan.impls[0] if plan.impls else None
+        if rule == "provider":
+            key = (getattr(params, "auth_provider", "") or getattr(params, "provider", "")).strip().lower()
+            family = plan.method.family
+            for impl in plan.impls:
+                identifiers = impl.record.identifiers
+                if identifiers.get(family) == key or (family == "model" and key in identifiers.values()):
+                    return impl
+            return None
+        if rule == "flag":
+            wanted = set(params.triggered_flags)
+            return next((i for i in plan.impls if wanted & i.record.flags), None)
+        if rule == "route":
+            route = route_key(params.method, params.path)
+            return next((i for i in plan.impls if route in i.record.routes), None)
+        raise PluginKitError("internal_error", f"unknown owner rule {rule!r}")
+
+    def _owner_miss(self, plan: Plan, params: Any) -> str:
+        if plan.method.owner == "provider":
+            key = getattr(params, "auth_provider", "") or getattr(params, "provider", "")
+            return f"no plugin serves provider {key!r}"
+        return "no plugin implements it"
+
+    # -- failure isolation ------------------------------------------------------------------------------------
+    def _crash(self, plan: Plan, impl: Impl, exc: BaseException) -> Failed:
+        """An unexpected exception (or garbage answer) from a plugin: log it, fuse the plugin if the method's
+        policy says so, and answer ``plugin_error`` naming the plugin and method."""
+        record = impl.record
+        method = plan.method.name
+        log.error("plugin %r failed in %s", record.id, method, exc_info=exc)
+        if plan.fuse and record.state is PluginState.ACTIVE:
+            with self._lock:
+                record.state = PluginState.FUSED
+                record.reason = f"{type(exc).__name__} in {method}: {exc}"[:500]
+                self._plans = {}
+        return Failed(PluginKitError("plugin_error", f"plugin {record.id!r} failed in {method}: {type(exc).__name__}"))
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def reconfigure(self, config: Mapping[str, Any] | str | os.PathLike[str] | None) -> list[PluginInfo]:
+        """Apply a new configuration: priorities and settings change, ``plugin.reconfigure`` is called for
+        active plugins, newly disabled plugins stop being called, newly enabled ones are loaded."""
+        new = load_config(config)
+        with self._lock:
+            self.config = new
+            for record in self._records.values():
+                configured = new.for_plugin(record.id)
+                record.priority, record.threaded = configured.priority, configured.threaded
+                selected, why = new.selected(record.id)
+                if record.state is PluginState.ACTIVE and not selected:
+                    record.state, record.reason = PluginState.DISABLED, why
+                    continue
+                if record.state is PluginState.ACTIVE:
+                    record.settings = dict(configured.settings)
+                    record.ctx = PluginContext(record.id, record.settings, self.host)
+                    try:
+                        reconfigure_plugin(self, record)
+                    except PluginKitError as exc:
+                        record.problems.append(f"plugin.reconfigure failed: {exc}")
+                    except Exception as exc:
+                        log.error("plugin %r failed in plugin.reconfigure", record.id, exc_info=exc)
+                        record.state, record.reason = PluginState.FUSED, f"{type(exc).__name__} in plugin.reconfigure"
+                elif record.state is PluginState.DISABLED and selected and record.source == "entry-point":
+                    del self._records[record.id]
+            self._plans = {}
+        if self._use_entry_points:
+            self.load()
+        return self.plugins()
+
+    @property
+    def in_flight(self) -> int:
+        """Calls currently running (approximate while calls start and finish)."""
+        return _count(self._started) - _count(self._finished)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Refuse new calls, wait up to ``timeout`` seconds for in-flight calls, then call ``plugin.shutdown``
+        on every active plugin (each with its own time limit) and close host resources. Idempotent."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+        deadline = time.monotonic() + timeout
+        while self.in_flight > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if self.in_flight > 0:
+            log.warning("shutting down with %d call(s) still running", self.in_flight)
+        for record in self._records.values():
+            if record.state is not PluginState.ACTIVE:
+                continue
+            if "plugin_shutdown" in record.hooks:
+                try:
+                    self.call_hook(record, "plugin_shutdown", t.Empty())
+                except Exception as exc:
+                    log.error("plugin %r failed in plugin.shutdown", record.id, exc_info=exc)
+            record.state, record.reason = PluginState.STOPPED, "manager shut down"
+        self.host.close()
+        self._loop_thread.stop()
+
+    def __enter__(self) -> Self:
+        return self.load()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.load)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.shutdown)
+
+
+def _abi_major(declared: Any) -> int | None:
+    if isinstance(declared, bool):
+        return None
+    if isinstance(declared, int):
+        return declared
+    if isinstance(declared, str):
+        head = declared.strip().split(".", 1)[0]
+        return int(head) if head.isdigit() else None
+    return None
+
+
+def _count(counter: itertools.count[int]) -> int:
+    # itertools.count's repr is the only side-effect-free way to read it: "count(N)".
+    return int(repr(counter)[6:-1])
+

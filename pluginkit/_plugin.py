@@ -1,0 +1,122 @@
+"""What the manager knows about one plugin."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from pluginkit import types as t
+from pluginkit._context import PluginContext
+
+__all__ = ["PluginInfo", "PluginRecord", "PluginState"]
+
+
+class PluginState(enum.Enum):
+    #: Loaded, registered, answering calls.
+    ACTIVE = "active"
+    #: Installed but not selected by the configuration or the environment.
+    DISABLED = "disabled"
+    #: Failed to import, to register, or refused (ABI mismatch, invalid config, ID conflict).
+    FAILED = "failed"
+    #: Raised an unexpected exception; taken out of every hook for the life of the manager.
+    FUSED = "fused"
+    #: Shut down with the manager.
+    STOPPED = "stopped"
+
+
+@attrs.define(eq=False)
+class PluginRecord:
+    """Mutable state of one plugin inside the manager (read through :class:`PluginInfo` snapshots)."""
+
+    id: str
+    source: str  # "entry-point" or "code"
+    distribution: str = ""
+    version: str = ""
+    entry_point: str = ""
+    priority: int = 0
+    threaded: bool = False
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+    state: PluginState = PluginState.DISABLED
+    reason: str = ""
+    abi_version: str = ""
+    import_seconds: float = 0.0
+    obj: Any = None
+    registration: t.Registration | None = None
+    #: Hook names the plugin implements.
+    hooks: frozenset[str] = frozenset()
+    #: Registration findings that do not stop the plugin (undeclared hooks, unknown settings, …).
+    problems: list[str] = attrs.field(factory=list)
+    #: ``<family>.identifier`` answers, e.g. ``{"executor": "openai"}``.
+    identifiers: dict[str, str] = attrs.field(factory=dict)
+    #: Command-line flag names from ``command_line.register``.
+    flags: frozenset[str] = frozenset()
+    #: ``"METHOD /v0/management/path"`` keys from ``management.register``.
+    routes: frozenset[str] = frozenset()
+    ctx: PluginContext | None = None
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.registration.capabilities.declared() if self.registration else frozenset()
+
+    def snapshot(self) -> PluginInfo:
+        metadata = self.registration.metadata if self.registration else t.PluginMetadata()
+        return PluginInfo(
+            id=self.id,
+            source=self.source,
+            distribution=self.distribution,
+            version=self.version,
+            entry_point=self.entry_point,
+            priority=self.priority,
+            state=self.state,
+            reason=self.reason,
+            abi_version=self.abi_version,
+            import_seconds=self.import_seconds,
+            capabilities=tuple(sorted(self.capabilities)),
+            hooks=tuple(sorted(self.hooks)),
+            problems=tuple(self.problems),
+            metadata=metadata,
+        )
+
+
+@attrs.frozen
+class PluginInfo:
+    """A read-only view of one plugin, as ``PluginManager.plugins()`` and ``pluginkit list`` report it."""
+
+    id: str
+    source: str
+    distribution: str
+    version: str
+    entry_point: str
+    priority: int
+    state: PluginState
+    reason: str
+    abi_version: str
+    import_seconds: float
+    capabilities: tuple[str, ...]
+    hooks: tuple[str, ...]
+    problems: tuple[str, ...]
+    metadata: t.PluginMetadata
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``pluginkit list --json``)."""
+        from pluginkit import wire
+
+        return {
+            "id": self.id,
+            "source": self.source,
+            "distribution": self.distribution,
+            "version": self.version,
+            "entry_point": self.entry_point,
+            "priority": self.priority,
+            "state": self.state.value,
+            "reason": self.reason,
+            "abi_version": self.abi_version,
+            "import_seconds": round(self.import_seconds, 6),
+            "capabilities": list(self.capabilities),
+            "hooks": list(self.hooks),
+            "problems": list(self.problems),
+            "metadata": wire.to_wire(self.metadata),
+        }
