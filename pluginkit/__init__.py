@@ -5,7 +5,7 @@ The ABI they implement is described once, in :mod:`pluginkit.abi`; its payloads 
 :mod:`pluginkit.types`, spoken on the wire through :mod:`pluginkit.wire`.
 """
 
-from pluginkit._context import PluginContext
+from pluginkit._context import PluginContext, current_request_id
 from pluginkit._envelope import Envelope, ErrorInfo
 from pluginkit._hookspecs import hookimpl
 from pluginkit._manager import PluginManager
@@ -27,6 +27,7 @@ __all__ = [
     "PluginKitError",
     "PluginManager",
     "PluginState",
+    "current_request_id",
     "hookimpl",
 ]
 

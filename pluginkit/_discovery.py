@@ -7,7 +7,8 @@ search-path directory — so a reinstall, an uninstall or an edited ``entry_poin
 start, unlike stevedore's time-based cache.
 
 Conflict rule: when two distributions offer the same plugin ID, the one found first on the search path wins (the
-one Python would import from), and the other is reported in :attr:`Scan.conflicts` — never silently dropped.
+one Python would import from; within one directory, the distribution whose metadata directory sorts first), and
+the other is reported in :attr:`Scan.conflicts` — never silently dropped.
 """
 
 from __future__ import annotations
@@ -87,12 +88,11 @@ _Raw = tuple[str, str, str, str, str]
 def _metadata_dirs(directory: str) -> Iterable[os.DirEntry[str]]:
     try:
         with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.endswith((".dist-info", ".egg-info")):
-                    yield entry
+            found = [entry for entry in entries if entry.name.endswith((".dist-info", ".egg-info"))]
     except OSError:
         return
+    # Sorted, so that two distributions in one directory claiming one ID resolve the same way every time.
+    yield from sorted(found, key=lambda entry: entry.name)
 
 
 def _fingerprint(search: list[str]) -> tuple[str, list[tuple[str, str]]]:

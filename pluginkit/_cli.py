@@ -1,0 +1,188 @@
+"""The ``pluginkit`` command line: list plugins, show the ABI table, invoke a method, diagnose, demo.
+
+Every command reads the same sources as the library (the ABI table, the manager); errors are one line on
+stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pluginkit import abi
+from pluginkit.errors import PluginKitError
+
+__all__ = ["main"]
+
+
+def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [line.format(*headers).rstrip(), line.format(*("-" * w for w in widths)).rstrip()]
+    out += [line.format(*map(str, row)).rstrip() for row in rows]
+    return "\n".join(out)
+
+
+def _manager(args: argparse.Namespace) -> Any:
+    from pluginkit import PluginManager
+
+    return PluginManager(args.config)
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    methods = list(abi.METHODS.values())
+    if args.json:
+        print(json.dumps([_method_dict(m) for m in methods], indent=2))
+        return 0
+    rows = [
+        (
+            m.name,
+            m.hook_name if m.is_hook else "(host)",
+            f"{m.params.__name__} -> {m.result.__name__}",
+            m.capability or "-",
+            m.combine.value,
+            m.stage.name.lower() if m.stage is not None else "-",
+            ("async ok" if m.may_be_async else "sync") if m.is_hook else "-",
+        )
+        for m in methods
+    ]
+    print(f"pluginkit ABI {abi.ABI_VERSION} (schema {abi.SCHEMA_VERSION}): {len(methods)} methods")
+    print(_table(rows, ("method", "hook", "params -> result", "capability", "several plugins", "stage", "async")))
+    return 0
+
+
+def _method_dict(m: abi.Method) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "hook": m.hook_name if m.is_hook else None,
+        "params": m.params.__name__,
+        "result": m.result.__name__,
+        "capability": m.capability,
+        "combine": m.combine.value,
+        "fallback": m.fallback.value,
+        "owner": m.owner or None,
+        "stage": m.stage.name.lower() if m.stage is not None else None,
+        "async": m.may_be_async if m.is_hook else None,
+        "timeout": m.timeout,
+        "summary": m.summary,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    try:
+        manager.load()
+        plugins = manager.plugins()
+    finally:
+        manager.shutdown()
+    if args.json:
+        print(json.dumps([p.to_dict() for p in plugins], indent=2))
+        return 0
+    if not plugins:
+        print("no plugins installed (entry-point group 'pluginkit')")
+        return 0
+    rows = [
+        (
+            p.id,
+            p.distribution or f"({p.source})",
+            p.version,
+            p.priority,
+            ",".join(p.capabilities) or "-",
+            p.state.value + (f": {p.reason}" if p.reason else ""),
+        )
+        for p in plugins
+    ]
+    print(_table(rows, ("id", "distribution", "version", "priority", "capabilities", "state")))
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    raw = sys.stdin.read() if args.params == "-" else (args.params or "{}")
+    manager = _manager(args)
+    try:
+        envelope = manager.invoke(args.method, raw)
+    finally:
+        manager.shutdown()
+    print(json.dumps(envelope.to_wire(), indent=2, ensure_ascii=False))
+    return 0 if envelope.ok else 1
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    manager = _manager(args)
+    try:
+        manager.load()
+        plugins = manager.plugins()
+    finally:
+        manager.shutdown()
+    findings = 0
+    print(f"pluginkit ABI {abi.ABI_VERSION}; {len(plugins)} plugin(s) found")
+    rows = [(p.id, f"{p.import_seconds * 1000:.1f} ms", p.state.value) for p in plugins if p.source == "entry-point"]
+    if rows:
+        print(_table(rows, ("plugin", "import time", "state")))
+    for conflict in manager.conflicts:
+        findings += 1
+        print(
+            f"conflict: plugin ID {conflict.id!r} offered by {conflict.winner.distribution} and "
+            f"{conflict.loser.distribution}; {conflict.winner.distribution} is used (first on the search path)"
+        )
+    for name, dist, why in manager.invalid_entry_points:
+        findings += 1
+        print(f"invalid entry point {name!r} in {dist}: {why}")
+    for p in plugins:
+        if p.state.value in ("failed", "fused"):
+            findings += 1
+            kind = "ABI mismatch" if p.reason.startswith("abi_mismatch") else p.state.value
+            print(f"{kind}: {p.id}: {p.reason}")
+        for problem in p.problems:
+            findings += 1
+            print(f"problem: {p.id}: {problem}")
+    print("no problems found" if not findings else f"{findings} finding(s)")
+    return 1 if any(p.state.value in ("failed", "fused") for p in plugins) or manager.conflicts else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pluginkit._demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pluginkit", description="In-process plugin framework for LLM hosts.")
+    parser.add_argument("--config", help="a pluginkit.toml file (default: $PLUGINKIT_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="installed plugins and their state")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_list)
+    p = sub.add_parser("methods", help="the ABI table")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_methods)
+    p = sub.add_parser("invoke", help="run an ABI method and print its envelope")
+    p.add_argument("method")
+    p.add_argument("params", nargs="?", help="JSON params, or - to read stdin (default {})")
+    p.set_defaults(run=cmd_invoke)
+    p = sub.add_parser("doctor", help="import times, ABI mismatches, conflicts, failures")
+    p.set_defaults(run=cmd_doctor)
+    p = sub.add_parser("demo", help="the end-to-end demo")
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except PluginKitError as exc:
+        print(f"pluginkit: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

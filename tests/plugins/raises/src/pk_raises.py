@@ -1,0 +1,16 @@
+"""A plugin that raises an unexpected exception (fused) and one that raises PluginError (not fused)."""
+
+from pluginkit import PluginError, hookimpl
+from pluginkit import types as t
+
+PLUGINKIT_ABI = 1
+
+
+@hookimpl
+def request_translate(params):
+    raise RuntimeError("bug in the plugin")
+
+
+@hookimpl
+def scheduler_pick(params):
+    raise PluginError("scheduler_denied", "no credentials for you", retryable=False)
