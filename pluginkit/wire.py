@@ -23,7 +23,7 @@ import binascii
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -211,17 +211,19 @@ def sanitize_json(value: Any) -> Any:
 
 
 def _sanitize_metadata(value: Mapping[str, Any]) -> dict[str, Any]:
-    # Fast path: flat metadata of JSON scalars, the common case, is returned as is.
-    for item in value.values():
-        cls = item.__class__
-        if not (cls is str or cls is bool or item is None or cls is int or cls is float):
-            break
-        if cls is float and not math.isfinite(item):
-            break
-        if cls is int and not _INT64_MIN <= item <= _INT64_MAX:
-            break
-    else:
-        if value.__class__ is dict and all(k.__class__ is str for k in value):
+    """:func:`sanitize_json` for a free-form ``Metadata`` mapping, returning flat JSON-scalar dicts as they are."""
+    if value.__class__ is dict:  # fast path: str keys and JSON scalars, the common case
+        for key, item in value.items():
+            cls = item.__class__
+            if key.__class__ is not str:
+                break
+            if not (cls is str or cls is bool or item is None or cls is int or cls is float):
+                break
+            if cls is float and not math.isfinite(item):
+                break
+            if cls is int and not _INT64_MIN <= item <= _INT64_MAX:
+                break
+        else:
             return value
     result: dict[str, Any] = sanitize_json(value)
     return result
@@ -294,9 +296,8 @@ def _value_structurer(tp: Any) -> Callable[[Any], Any]:
         return _b64decode
     if tp is datetime:
         return parse_time
-    if is_payload(tp):
-        hook = converter.get_structure_hook(tp)
-        return lambda v: hook(v, tp)
+    if is_payload(tp):  # generated hooks take ``(o, _t=None)``
+        return typing.cast(Callable[[Any], Any], converter.get_structure_hook(tp))
     origin = get_origin(tp)
     if origin in _SEQUENCE_ORIGINS:
         (item_tp,) = get_args(tp) or (Any,)
@@ -351,7 +352,18 @@ def _list_structurer(item: Callable[[Any], Any]) -> Callable[[Any], list[Any]]:
 
     if item is _identity:
         return lambda v: list(v) if v.__class__ is list else structure_list(v)
-    return structure_list
+    if item is _check_str:
+        return lambda v: list(v) if v.__class__ is list and _all_str(v) else structure_list(v)
+
+    def structure_list_fast(v: Any) -> list[Any]:
+        if v.__class__ is list:
+            try:
+                return [item(element) for element in v]
+            except WireError:
+                pass  # rerun the indexed loop so that the error path names the index
+        return structure_list(v)
+
+    return structure_list_fast
 
 
 def _dict_structurer(item: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
@@ -367,7 +379,18 @@ def _dict_structurer(item: Callable[[Any], Any]) -> Callable[[Any], dict[str, An
                 raise
         return out
 
+    if item is _identity:
+        return lambda v: dict(v) if v.__class__ is dict else structure_dict(v)
+    if item is _check_str:
+        return lambda v: dict(v) if v.__class__ is dict and _all_str(v.values()) else structure_dict(v)
     return structure_dict
+
+
+def _all_str(values: Iterable[Any]) -> bool:
+    for value in values:  # noqa: SIM110 - a plain loop is twice as fast as all() over a generator
+        if value.__class__ is not str:
+            return False
+    return True
 
 
 def _default_expr(gen: _Gen, field: attrs.Attribute[Any]) -> str:
@@ -441,8 +464,31 @@ def _make_structure(cls: type) -> Callable[[Any, Any], Any]:
             lines.append(f"            e.path.insert(0, {wire!r}); raise")
             if inner is datetime and not optional:
                 lines.append(f"        if {var} is None: {var} = {default}")
-    lines.append(f"    return _cls({', '.join(kwargs)})")
+    if _plain_init(cls):  # filling a bare instance skips the keyword call into attrs' __init__
+        gen.globals["_new"] = object.__new__
+        lines.append("    _o = _new(_cls)")
+        lines.extend(f"    _o.{field.name} = a{index}" for index, field in enumerate(fields))
+        lines.append("    return _o")
+    else:
+        lines.append(f"    return _cls({', '.join(kwargs)})")
     return gen.compile(fn_name)
+
+
+def _plain_init(cls: type) -> bool:
+    """Whether ``cls(**kwargs)`` only stores its arguments (attrs' own ``__init__``; no validators, converters,
+    on_setattr or pre/post-init hooks; not frozen), so that setting them on ``object.__new__(cls)`` is the same."""
+    klass: Any = cls  # typeshed's signatures of __init__/__setattr__ only get in the way here
+    code = getattr(klass.__dict__.get("__init__"), "__code__", None)
+    return (
+        code is not None
+        and code.co_filename.startswith("<attrs generated")
+        and klass.__setattr__ is object.__setattr__
+        and not hasattr(cls, "__attrs_pre_init__")
+        and not hasattr(cls, "__attrs_post_init__")
+        and not any(
+            f.validator or f.converter or f.on_setattr or not f.init or f.alias != f.name for f in attrs.fields(cls)
+        )
+    )
 
 
 def _fold(o: dict[str, Any], known: frozenset[str], folded: dict[str, str], unwrap: str | None) -> dict[str, Any]:
@@ -532,9 +578,10 @@ def _make_unstructure(cls: type) -> Callable[[Any], dict[str, Any]]:
                 lines.append(f"    if v: d[{wire!r}] = v")
         else:
             fn = _value_unstructurer(inner)
-            lines.append(f"    if v: d[{wire!r}] = {gen.ref(fn)}(v)")
             if fn is _sanitize_metadata:  # every value may have been dropped
-                lines.append(f"    if {wire!r} in d and not d[{wire!r}]: del d[{wire!r}]")
+                lines.append(f"    if v:\n        m = {gen.ref(fn)}(v)\n        if m: d[{wire!r}] = m")
+            else:
+                lines.append(f"    if v: d[{wire!r}] = {gen.ref(fn)}(v)")
     lines.append("    return d")
     return gen.compile(fn_name)
 
@@ -556,17 +603,36 @@ def _make_converter() -> cattrs.Converter:
 converter: cattrs.Converter = _make_converter()
 
 
+#: Per-type hooks used by the functions below: a payload class's generated hook, called directly (skipping cattrs'
+#: dispatch), or for any other type the converter's own ``structure``/``unstructure``.
+_STRUCTURE_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {}
+_UNSTRUCTURE_HOOKS: dict[type, Callable[[Any], Any]] = {}
+
+
+def _structure_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    hook = converter.get_structure_hook(tp) if is_payload(tp) else converter.structure
+    _STRUCTURE_HOOKS[tp] = hook
+    return hook
+
+
+def _unstructure_hook(cls: type) -> Callable[[Any], Any]:
+    hook = converter.get_unstructure_hook(cls) if is_payload(cls) else converter.unstructure
+    _UNSTRUCTURE_HOOKS[cls] = hook
+    return hook
+
+
 def to_wire(value: Any) -> Any:
     """Typed value → JSON-like value (dicts, lists, strings, numbers) with the seed's wire names."""
-    return converter.unstructure(value)
+    return (_UNSTRUCTURE_HOOKS.get(value.__class__) or _unstructure_hook(value.__class__))(value)
 
 
 def from_wire(data: Any, tp: type[T]) -> T:
     """JSON-like value, or JSON text as ``str``/``bytes``, → ``tp``. Raises :class:`WireError` on bad input."""
-    if isinstance(data, bytes | bytearray | memoryview | str) and tp is not str and tp is not bytes:
+    text = data.__class__ is not dict and isinstance(data, bytes | bytearray | memoryview | str)
+    if text and tp is not str and tp is not bytes:
         data = loads(data)
     try:
-        value: T = converter.structure(data, tp)
+        value: T = (_STRUCTURE_HOOKS.get(tp) or _structure_hook(tp))(data, tp)
     except WireError:
         raise
     except (TypeError, ValueError, AttributeError) as exc:  # garbage that slipped past a check
@@ -576,7 +642,7 @@ def from_wire(data: Any, tp: type[T]) -> T:
 
 def encode(value: Any) -> bytes:
     """Typed value → JSON bytes."""
-    return dumps(converter.unstructure(value))
+    return dumps((_UNSTRUCTURE_HOOKS.get(value.__class__) or _unstructure_hook(value.__class__))(value))
 
 
 def decode(data: bytes | bytearray | memoryview | str, tp: type[T]) -> T:
