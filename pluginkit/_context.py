@@ -29,15 +29,16 @@ class PluginContext:
     __slots__ = ("_host", "config", "log", "plugin_id")
 
     def __init__(self, plugin_id: str, config: Mapping[str, Any], host: HostServices) -> None:
-        from pluginkit._host import PluginLogger
-
         import logging
+
+        from pluginkit._host import PluginLogger
 
         self.plugin_id = plugin_id
         #: The plugin's own settings (its table of the configuration, without the host keys).
         self.config = config
         #: ``pluginkit.plugin.<id>``, with ``request_id`` attached and secret-looking values masked.
-        self.log: PluginLogger = PluginLogger(logging.getLogger(f"pluginkit.plugin.{plugin_id}"), {"plugin_id": plugin_id})
+        logger = logging.getLogger(f"pluginkit.plugin.{plugin_id}")
+        self.log: PluginLogger = PluginLogger(logger, {"plugin_id": plugin_id})
         self._host = host
 
     def __repr__(self) -> str:

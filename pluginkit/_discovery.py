@@ -224,7 +224,7 @@ def _load_cache(cache_file: Path, fingerprint: str) -> list[_Raw] | None:
     entries = data.get("entries")
     if not isinstance(entries, list):
         return None
-    return [tuple(entry) for entry in entries if isinstance(entry, list) and len(entry) == 5]  # type: ignore[misc]
+    return [tuple(entry) for entry in entries if isinstance(entry, list) and len(entry) == 5]
 
 
 def _store_cache(cache_file: Path, fingerprint: str, found: list[_Raw]) -> None:

@@ -94,7 +94,7 @@ class Plan:
         self.fuse = fuse
         self.result_type = method.result
         self.is_zero = zero_test(method.result)
-        self.copy = copier(method.params)
+        self.copy: Callable[[Any], Any] = copier(method.params)
         # A lone plugin may get the caller's object; several plugins each get their own copy.
         self.isolate = len(self.impls) > 1
         self.rule = _RULES[method.combine]
@@ -244,7 +244,8 @@ def check_answer(plan: Plan, impl: Impl, value: Any, manager: PluginManager) -> 
         try:
             return plan.method.parse_result(value)
         except PluginKitError as exc:
-            return manager._crash(plan, impl, TypeError(f"answered a dict that is not a {plan.result_type.__name__}: {exc.message}"))
+            wrong = TypeError(f"answered a dict that is not a {plan.result_type.__name__}: {exc.message}")
+            return manager._crash(plan, impl, wrong)
     return manager._crash(
         plan, impl, TypeError(f"answered {type(value).__name__}, expected {plan.result_type.__name__}")
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
 import threading
@@ -105,10 +106,8 @@ class ExecutorStream:
     def _notify(self) -> None:  # caller holds the lock
         self._ready.notify_all()
         for loop, event in self._wakeups:
-            try:
+            with contextlib.suppress(RuntimeError):  # that consumer's loop is closed
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:  # loop closed
-                pass
 
     def _pop(self) -> tuple[t.StreamChunk | None, bool]:
         with self._lock:

@@ -157,17 +157,18 @@ class PluginManager:
         record.obj = obj
         major = _abi_major(declared_abi)
         record.abi_version = "" if declared_abi is None else str(declared_abi)
+        origin = f"{record.distribution} {record.version}".strip() if record.distribution else "registered in code"
         if major is None:
             self._fail(
                 record, "abi_mismatch",
-                f"plugin {record.id!r} ({record.distribution or 'code'} {record.version}) does not declare "
+                f"plugin {record.id!r} ({origin}) does not declare "
                 f"PLUGINKIT_ABI; this host speaks ABI {abi.ABI_VERSION}",
             )
             return
         if major != abi.ABI_VERSION:
             self._fail(
                 record, "abi_mismatch",
-                f"plugin {record.id!r} ({record.distribution or 'code'} {record.version}) was written for ABI "
+                f"plugin {record.id!r} ({origin}) was written for ABI "
                 f"{declared_abi}; this host speaks ABI {abi.ABI_VERSION}",
             )
             return

@@ -111,7 +111,7 @@ def _field_copier(tp: Any) -> Callable[[Any], Any] | None:
         inner = [a for a in args if a is not type(None)]
         item = _field_copier(inner[0]) if len(inner) == 1 else _copy_json
         return None if item is None else (lambda v: None if v is None else item(v))
-    if tp in (str, int, float, bool, bytes) or tp.__class__ is type and tp.__module__ == "datetime":
+    if tp in (str, int, float, bool, bytes) or (tp.__class__ is type and tp.__module__ == "datetime"):
         return None
     if is_payload(tp):
         return copier(tp)
@@ -146,7 +146,7 @@ def copier(cls: type[T]) -> Callable[[T], T]:
     hints = typing.get_type_hints(cls)
     namespace: dict[str, Any] = {"_cls": cls}
     args = []
-    for field in attrs.fields(cls):
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
         fn = _field_copier(hints[field.name])
         if fn is None:
             args.append(f"{field.name}=o.{field.name}")

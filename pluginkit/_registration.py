@@ -50,7 +50,8 @@ def _apply(manager: PluginManager, record: PluginRecord, hook: str) -> None:
     else:
         registration = t.Registration(schema_version=abi.SCHEMA_VERSION, capabilities=_implied_capabilities(record))
     problems: list[str] = []
-    registration = attrs.evolve(registration, metadata=_with_distribution_defaults(record, registration.metadata))
+    metadata = _with_distribution_defaults(record, registration.metadata)
+    registration = attrs.evolve(registration, metadata=metadata)  # type: ignore[misc]
     metadata = registration.metadata
     missing = [name for name in ("name", "version") if not getattr(metadata, name).strip()]
     if missing:
@@ -96,7 +97,7 @@ def _with_distribution_defaults(record: PluginRecord, metadata: t.PluginMetadata
             repo = next((u.split(",", 1)[-1].strip() for u in urls if "github.com" in u), "")
             defaults["github_repository"] = repo
     changes = {k: v for k, v in defaults.items() if v and not getattr(metadata, k).strip()}
-    return attrs.evolve(metadata, **changes) if changes else metadata
+    return attrs.evolve(metadata, **changes) if changes else metadata  # type: ignore[misc]
 
 
 def _capability_problems(record: PluginRecord, capabilities: t.Capabilities) -> list[str]:

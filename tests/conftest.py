@@ -18,8 +18,18 @@ def pip_install(target: Path, *projects: Path) -> None:
     """``pip install --target``: real wheels built from real pyproject.toml files, real dist-info on disk."""
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-            "--disable-pip-version-check", "--no-compile", "--target", str(target), *map(str, projects),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(target),
+            *map(str, projects),
         ],
         check=True,
     )

@@ -13,16 +13,47 @@ from pluginkit import _hookspecs, abi, types
 from pluginkit._docgen import render_all
 
 SEED_METHOD_NAMES = [
-    "plugin.register", "plugin.reconfigure", "plugin.shutdown", "model.register", "model.static",
-    "model.for_auth", "auth.identifier", "auth.parse", "auth.login.start", "auth.login.poll", "auth.refresh",
-    "frontend_auth.identifier", "frontend_auth.authenticate", "scheduler.pick", "executor.identifier",
-    "executor.execute", "executor.execute_stream", "executor.count_tokens", "executor.http_request",
-    "request.translate", "request.normalize", "request.intercept_before", "response.translate",
-    "response.normalize_before", "response.normalize_after", "response.intercept_after",
-    "response.intercept_stream_chunk", "thinking.identifier", "thinking.apply", "usage.handle",
-    "command_line.register", "command_line.execute", "management.register", "management.handle",
-    "host.http.do", "host.http.do_stream", "host.http.stream_read", "host.http.stream_close",
-    "host.stream.emit", "host.stream.close", "host.log",
+    "plugin.register",
+    "plugin.reconfigure",
+    "plugin.shutdown",
+    "model.register",
+    "model.static",
+    "model.for_auth",
+    "auth.identifier",
+    "auth.parse",
+    "auth.login.start",
+    "auth.login.poll",
+    "auth.refresh",
+    "frontend_auth.identifier",
+    "frontend_auth.authenticate",
+    "scheduler.pick",
+    "executor.identifier",
+    "executor.execute",
+    "executor.execute_stream",
+    "executor.count_tokens",
+    "executor.http_request",
+    "request.translate",
+    "request.normalize",
+    "request.intercept_before",
+    "response.translate",
+    "response.normalize_before",
+    "response.normalize_after",
+    "response.intercept_after",
+    "response.intercept_stream_chunk",
+    "thinking.identifier",
+    "thinking.apply",
+    "usage.handle",
+    "command_line.register",
+    "command_line.execute",
+    "management.register",
+    "management.handle",
+    "host.http.do",
+    "host.http.do_stream",
+    "host.http.stream_read",
+    "host.http.stream_close",
+    "host.stream.emit",
+    "host.stream.close",
+    "host.log",
 ]
 
 
@@ -65,9 +96,9 @@ def test_hookspecs_carry_the_table_docs_types_and_result_mode() -> None:
 
 
 def test_every_capability_flag_declares_a_method() -> None:
-    flags = {
-        f.name for f in attrs.fields(types.Capabilities) if f.type in ("bool", bool)
-    } - {"frontend_auth_provider_exclusive"}
+    flags = {f.name for f in attrs.fields(types.Capabilities) if f.type in ("bool", bool)} - {
+        "frontend_auth_provider_exclusive"
+    }
     assert flags == {m.capability for m in abi.METHODS.values() if m.capability}
     assert types.Capabilities(scheduler=True, executor=True).declared() == {"scheduler", "executor"}
 

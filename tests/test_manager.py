@@ -60,7 +60,9 @@ def test_load_isolates_every_failure(on_path: Path) -> None:
     assert foreign.state is PluginState.FAILED and foreign.reason.startswith("abi_mismatch")
     assert "'foreign'" in foreign.reason and "ABI 2.1" in foreign.reason and "speaks ABI 1" in foreign.reason
     assert states["dup"].distribution == "pk_dup_a"
-    assert [(c.id, c.winner.distribution, c.loser.distribution) for c in m.conflicts] == [("dup", "pk_dup_a", "pk_dup_b")]
+    assert [(c.id, c.winner.distribution, c.loser.distribution) for c in m.conflicts] == [
+        ("dup", "pk_dup_a", "pk_dup_b")
+    ]
     # Everything that loaded answers.
     assert m.call("response.normalize_after", {"Body": "eA=="}).body == b"x|dup-a"
 
@@ -93,7 +95,9 @@ def test_plugin_settings_reach_hooks_and_reconfigure_changes_them(on_path: Path)
     assert m.plugin("good").priority == 5
 
 
-def test_unexpected_exception_fuses_and_the_next_plugin_answers(on_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_exception_fuses_and_the_next_plugin_answers(
+    on_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     m = manager(on_path, {"plugins": {"raises": {"priority": 10}}})
     answer = m.invoke("request.translate", {"Body": "eA=="})
     assert answer.ok and answer.result.body == b"translated:x"

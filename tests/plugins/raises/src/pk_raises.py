@@ -1,7 +1,6 @@
 """A plugin that raises an unexpected exception (fused) and one that raises PluginError (not fused)."""
 
 from pluginkit import PluginError, hookimpl
-from pluginkit import types as t
 
 PLUGINKIT_ABI = 1
 
