@@ -7,6 +7,7 @@ stderr and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -15,7 +16,11 @@ from typing import Any
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
 
-__all__ = ["main"]
+__all__ = ["COMMAND_MODULES", "main"]
+
+#: Families that add subcommands: each module has ``add_commands(subparsers)``; a command's handler receives the
+#: parsed arguments (``args.config`` is the configuration file) and returns the exit code.
+COMMAND_MODULES = ("pluginkit.tools._commands", "pluginkit.sessions._commands")
 
 
 def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
@@ -167,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_doctor)
     p = sub.add_parser("demo", help="the end-to-end demo")
     p.set_defaults(run=cmd_demo)
+    for module in COMMAND_MODULES:
+        try:
+            commands = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and module.startswith(exc.name)):
+                raise
+            continue
+        commands.add_commands(sub)
     return parser
 
 

@@ -83,7 +83,8 @@ class Plan:
     """Everything needed to run one method: its ordered impls and the pieces its rule uses."""
 
     __slots__ = (
-        "copy", "fuse", "impls", "is_zero", "isolate", "method", "result_type", "rule", "timeout", "wrappers",
+        "copy", "fuse", "impls", "is_zero", "isolate", "method", "pinned", "result_type", "rule", "timeout",
+        "wrappers",
     )
 
     def __init__(self, method: abi.Method, impls: list[Impl], timeout: float | None, fuse: bool) -> None:
@@ -98,6 +99,8 @@ class Plan:
         # A lone plugin may get the caller's object; several plugins each get their own copy.
         self.isolate = len(self.impls) > 1
         self.rule = _RULES[method.combine]
+        #: Set for ``call_plugin``: the one plugin in ``impls`` answers whatever the method's owner rule.
+        self.pinned = False
 
 
 # --------------------------------------------------------------------------------------------------------------

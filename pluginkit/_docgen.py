@@ -117,7 +117,8 @@ def render_types() -> str:
         "registration wrapper and host-callback DTOs). Every field has a default: an absent or `null` key is "
         "the default, and a field holding its default is left out of the JSON.\n\n"
     )
-    classes = [getattr(types, name) for name in types.__all__ if is_payload(getattr(types, name))]
+    classes = {getattr(types, name) for name in types.__all__ if is_payload(getattr(types, name))}
+    classes |= _nested_payloads({m.params for m in abi.METHODS.values()} | {m.result for m in abi.METHODS.values()})
     for cls in sorted(classes, key=lambda c: c.__name__):
         out.append(f"## {cls.__name__}\n\n")
         doc = (cls.__doc__ or "").strip()
@@ -144,6 +145,22 @@ def render_types() -> str:
             out.append(f"| `{field.name}` | `{tp}` | `{names[field.name]}` | `{shown}` |\n")
         out.append("\n")
     return "".join(out)
+
+
+def _nested_payloads(roots: set[type]) -> set[type]:
+    """Every payload class reachable from ``roots`` through field types (families outside pluginkit.types)."""
+    seen: set[type] = set()
+    stack = [r for r in roots if is_payload(r)]
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        for hint in typing.get_type_hints(cls).values():
+            for candidate in (hint, *typing.get_args(hint), *(a for x in typing.get_args(hint) for a in typing.get_args(x))):
+                if is_payload(candidate) and candidate not in seen:
+                    stack.append(candidate)
+    return seen
 
 
 def render_errors() -> str:

@@ -20,7 +20,7 @@ from pluginkit import types as t
 from pluginkit._config import ManagerConfig, load_config
 from pluginkit._context import PluginContext
 from pluginkit._discovery import ENTRY_POINT_GROUP, PLUGIN_ID, Conflict, InstalledPlugin, Scan, default_cache_dir, scan
-from pluginkit._dispatch import Failed, Impl, LoopThread, Plan, run_async, run_sync
+from pluginkit._dispatch import Failed, Impl, LoopThread, Plan, _single_owner, run_async, run_sync
 from pluginkit._envelope import Envelope
 from pluginkit._hookspecs import PROJECT, HookSpecs
 from pluginkit._host import HostServices
@@ -227,8 +227,9 @@ class PluginManager:
         return record.snapshot()
 
     # -- calling --------------------------------------------------------------------------------------------
-    def _plan(self, name: str) -> Plan:
-        plan = self._plans.get(name)
+    def _plan(self, name: str, only: str | None = None) -> Plan:
+        key = name if only is None else f"{name}@{only}"
+        plan = self._plans.get(key)
         if plan is not None:
             return plan
         method = abi.get(name)
@@ -239,6 +240,8 @@ class PluginManager:
                     record = self._records.get(hookimpl.plugin_name)
                     if record is None or record.state is not PluginState.ACTIVE:
                         continue
+                    if only is not None and record.id != only:
+                        continue
                     if method.capability and method.capability not in record.capabilities:
                         continue  # undeclared hooks are not called (reported at registration)
                     tier = 0 if hookimpl.tryfirst else 2 if hookimpl.trylast else 1
@@ -246,7 +249,11 @@ class PluginManager:
             impls.sort(key=lambda pair: pair[0])
             timeout = self.config.timeouts.get(name, method.timeout)
             plan = Plan(method, [impl for _, impl in impls], timeout, self.config.fuse.get(name, True))
-            self._plans = {**self._plans, name: plan}
+            if only is not None:
+                if not plan.impls:
+                    raise PluginKitError("not_found", f"plugin {only!r} is not active or does not implement {name}")
+                plan.rule, plan.pinned = _single_owner, True  # exactly that plugin answers
+            self._plans = {**self._plans, key: plan}
             return plan
 
     def _enter(self, name: str) -> None:
@@ -273,6 +280,28 @@ class PluginManager:
         self._enter(method)
         try:
             plan = self._plan(method)
+            return await run_async(plan, plan.method.parse_params(params), self)
+        finally:
+            next(self._finished)
+
+    def call_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
+        """Run ``method`` on one plugin only — its error is the answer, time limits and fusing apply as usual.
+
+        For families that route to a plugin themselves (a tool's owner, a chosen session store). Raises
+        ``not_found`` when the plugin is not active or does not implement the method.
+        """
+        self._enter(method)
+        try:
+            plan = self._plan(method, plugin_id)
+            return run_sync(plan, plan.method.parse_params(params), self)
+        finally:
+            next(self._finished)
+
+    async def acall_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
+        """:meth:`call_plugin` on the running event loop."""
+        self._enter(method)
+        try:
+            plan = self._plan(method, plugin_id)
             return await run_async(plan, plan.method.parse_params(params), self)
         finally:
             next(self._finished)
@@ -306,7 +335,7 @@ class PluginManager:
     # -- owners (single-owner rule) -------------------------------------------------------------------------
     def _owner(self, plan: Plan, params: Any) -> Impl | None:
         rule = plan.method.owner
-        if rule == "priority":
+        if rule == "priority" or plan.pinned:
             return plan.impls[0] if plan.impls else None
         if rule == "provider":
             key = (getattr(params, "auth_provider", "") or getattr(params, "provider", "")).strip().lower()

@@ -596,3 +596,23 @@ _register_seed_abi()
 
 #: The method names of the seed ABI, in the seed's order (a conformance test checks them verbatim).
 SEED_METHODS = tuple(METHODS)
+
+#: Modules adding pluginkit's own families to the table; each has ``define_methods()``, called once here, so the
+#: table is complete before the hookspecs are generated from it.
+FAMILY_MODULES = ("pluginkit.tools._methods", "pluginkit.sessions._methods")
+
+
+def _register_families() -> None:
+    import importlib
+
+    for module in FAMILY_MODULES:
+        try:
+            family = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and module.startswith(exc.name)):  # a broken family must not pass silently
+                raise
+            continue
+        family.define_methods()
+
+
+_register_families()

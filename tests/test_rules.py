@@ -341,3 +341,20 @@ _PROPERTY_MANAGER.register(Everything())
 def _close_property_manager() -> Any:
     yield
     _PROPERTY_MANAGER.shutdown()
+
+
+def test_call_plugin_asks_exactly_one_plugin() -> None:
+    m = make(("low", 1, Normalizer("low")), ("high", 10, Normalizer("high")), ("bad", 5, Normalizer("bad", fail=True)))
+    assert m.call_plugin("low", "request.normalize", {"Body": "eA=="}).body == b"x|low"
+    assert m.invoke("request.normalize", {"Body": "eA=="}).result.body == b"x|high|low"  # type: ignore[union-attr]
+    with pytest.raises(Exception) as caught:
+        m.call_plugin("bad", "request.normalize", {})
+    assert getattr(caught.value, "code", "") == "plugin_error"
+    with pytest.raises(Exception) as missing:
+        m.call_plugin("nobody", "request.normalize", {})
+    assert getattr(missing.value, "code", "") == "not_found"
+
+    async def run() -> bytes:
+        return (await m.acall_plugin("high", "request.normalize", {"Body": "eA=="})).body
+
+    assert asyncio.run(run()) == b"x|high"
