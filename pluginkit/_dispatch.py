@@ -83,8 +83,8 @@ class Plan:
     """Everything needed to run one method: its ordered impls and the pieces its rule uses."""
 
     __slots__ = (
-        "copy", "fuse", "impls", "is_zero", "isolate", "method", "pinned", "result_type", "rule", "timeout",
-        "wrappers",
+        "all_sync", "copy", "fuse", "impls", "is_zero", "isolate", "method", "pinned", "result_type", "rule",
+        "runner", "timeout", "wrappers",
     )
 
     def __init__(self, method: abi.Method, impls: list[Impl], timeout: float | None, fuse: bool) -> None:
@@ -101,6 +101,23 @@ class Plan:
         self.rule = _RULES[method.combine]
         #: Set for ``call_plugin``: the one plugin in ``impls`` answers whatever the method's owner rule.
         self.pinned = False
+        self.all_sync = not any(i.is_async for i in self.impls)
+        self.runner = self._pick_runner(method.combine)
+
+    def _pick_runner(self, combine: abi.Combine) -> Callable[..., Any]:
+        """The synchronous runner: a plain-loop twin of the rule when every hookimpl is sync (the fast path),
+        else the generator rule driven with async hookimpls on the manager's loop thread."""
+        from pluginkit._fastrules import SYNC_RULES
+
+        fast = SYNC_RULES.get(combine)
+        if fast is not None and self.all_sync and not self.wrappers:
+            return fast
+        return _generic_sync
+
+    def pin(self) -> None:
+        """Make the plan's single plugin answer whatever the method's rule (``PluginManager.call_plugin``)."""
+        self.rule, self.pinned = _single_owner, True
+        self.runner = self._pick_runner(abi.Combine.SINGLE_OWNER)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -308,9 +325,22 @@ class LoopThread:
                 loop.close()
 
 
+def note(notes: list[tuple[str, str]], impl: Impl, answer: Any, plan: Plan) -> None:
+    """Record who answered what, for traces: ``answered``, ``empty`` or ``error:<code>``."""
+    if answer.__class__ is Failed:
+        outcome = f"error:{answer.error.code}"
+    elif answer is EMPTY or (answer.__class__ is plan.result_type and plan.is_zero(answer)):
+        outcome = "empty"
+    else:
+        outcome = "answered"
+    notes.append((impl.record.id, outcome))
+
+
 def _call_sync(plan: Plan, impl: Impl, params: Any, manager: PluginManager) -> Any:
     try:
         value = impl.start(params)
+        if value.__class__ is plan.result_type:  # the common case: a typed answer, nothing more to check
+            return value
         if impl.is_async or inspect.iscoroutine(value):
             value = manager._loop_thread.run(value, plan.timeout)
     except PluginKitError as exc:
@@ -341,41 +371,60 @@ async def _call_async(plan: Plan, impl: Impl, params: Any, manager: PluginManage
     return check_answer(plan, impl, value, manager)
 
 
-def run_sync(plan: Plan, params: Any, manager: PluginManager) -> Any:
+def run_sync(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None) -> Any:
     """Run a method synchronously: the combined result, or raise :class:`PluginKitError`."""
+    return plan.runner(plan, params, manager, notes)
+
+
+def _generic_sync(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
     if plan.wrappers:
-        return _wrapped(plan, params, manager, lambda: _drive_sync(plan, params, manager))
-    return _drive_sync(plan, params, manager)
+        return _wrapped(plan, params, manager, lambda: _drive_sync(plan, params, manager, notes))
+    return _drive_sync(plan, params, manager, notes)
 
 
-def _drive_sync(plan: Plan, params: Any, manager: PluginManager) -> Any:
+def _drive_sync(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None) -> Any:
     rule = plan.rule(plan, params, manager)
     try:
         impl, step = next(rule)
         while True:
-            impl, step = rule.send(_call_sync(plan, impl, step, manager))
+            answer = _call_sync(plan, impl, step, manager)
+            if notes is not None:
+                note(notes, impl, answer, plan)
+            impl, step = rule.send(answer)
     except StopIteration as done:
         return done.value
 
 
-async def run_async(plan: Plan, params: Any, manager: PluginManager) -> Any:
-    """Run a method on the running event loop: the combined result, or raise :class:`PluginKitError`."""
+async def run_async(
+    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None
+) -> Any:
+    """Run a method on the running event loop: the combined result, or raise :class:`PluginKitError`.
+
+    A plan whose hookimpls are all synchronous runs on the sync fast path without awaiting anything.
+    """
+    if plan.all_sync and not plan.wrappers and not any(i.record.threaded for i in plan.impls):
+        return plan.runner(plan, params, manager, notes)
     if plan.wrappers:
         gens = _enter_wrappers(plan, params)
         try:
-            result = await _drive_async(plan, params, manager)
+            result = await _drive_async(plan, params, manager, notes)
         except BaseException as exc:
             return _exit_wrappers(gens, None, exc)
         return _exit_wrappers(gens, result, None)
-    return await _drive_async(plan, params, manager)
+    return await _drive_async(plan, params, manager, notes)
 
 
-async def _drive_async(plan: Plan, params: Any, manager: PluginManager) -> Any:
+async def _drive_async(
+    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None
+) -> Any:
     rule = plan.rule(plan, params, manager)
     try:
         impl, step = next(rule)
         while True:
-            impl, step = rule.send(await _call_async(plan, impl, step, manager))
+            answer = await _call_async(plan, impl, step, manager)
+            if notes is not None:
+                note(notes, impl, answer, plan)
+            impl, step = rule.send(answer)
     except StopIteration as done:
         return done.value
 

@@ -24,6 +24,8 @@ class ErrorInfo:
     message: str = ""
     retryable: bool = False
     http_status: int = 0
+    #: Seconds after which a retry may succeed (``model_cooldown``, upstream 429s); 0 = not said.
+    retry_after: float = 0.0
 
 
 @attrs.define(slots=True)

@@ -20,7 +20,7 @@ from pluginkit import types as t
 from pluginkit._config import ManagerConfig, load_config
 from pluginkit._context import PluginContext
 from pluginkit._discovery import ENTRY_POINT_GROUP, PLUGIN_ID, Conflict, InstalledPlugin, Scan, default_cache_dir, scan
-from pluginkit._dispatch import Failed, Impl, LoopThread, Plan, _single_owner, run_async, run_sync
+from pluginkit._dispatch import Failed, Impl, LoopThread, Plan, run_async, run_sync
 from pluginkit._envelope import Envelope
 from pluginkit._hookspecs import PROJECT, HookSpecs
 from pluginkit._host import HostServices
@@ -252,7 +252,7 @@ class PluginManager:
             if only is not None:
                 if not plan.impls:
                     raise PluginKitError("not_found", f"plugin {only!r} is not active or does not implement {name}")
-                plan.rule, plan.pinned = _single_owner, True  # exactly that plugin answers
+                plan.pin()  # exactly that plugin answers
             self._plans = {**self._plans, key: plan}
             return plan
 
@@ -263,24 +263,35 @@ class PluginManager:
             self.load()
         next(self._started)
 
-    def call(self, method: str, params: Any = None) -> Any:
+    def call(self, method: str, params: Any = None, *, notes: list[tuple[str, str]] | None = None) -> Any:
         """Run ``method`` and return its typed result; failures raise :class:`~pluginkit.PluginKitError`.
 
-        ``params`` is the typed params object, a JSON-like dict or JSON text.
+        ``params`` is the typed params object, a JSON-like dict or JSON text. ``notes``, when given, receives
+        ``(plugin_id, outcome)`` for every plugin asked (what traces are built from).
         """
-        self._enter(method)
+        if self._closing or not self._loaded:
+            self._enter(method)
+        else:
+            next(self._started)
         try:
-            plan = self._plan(method)
-            return run_sync(plan, plan.method.parse_params(params), self)
+            plan = self._plans.get(method) or self._plan(method)
+            if params.__class__ is not plan.method.params:
+                params = plan.method.parse_params(params)
+            return plan.runner(plan, params, self, notes)
         finally:
             next(self._finished)
 
-    async def acall(self, method: str, params: Any = None) -> Any:
+    async def acall(self, method: str, params: Any = None, *, notes: list[tuple[str, str]] | None = None) -> Any:
         """:meth:`call` on the running event loop: async hookimpls are awaited with their time limit."""
-        self._enter(method)
+        if self._closing or not self._loaded:
+            self._enter(method)
+        else:
+            next(self._started)
         try:
-            plan = self._plan(method)
-            return await run_async(plan, plan.method.parse_params(params), self)
+            plan = self._plans.get(method) or self._plan(method)
+            if params.__class__ is not plan.method.params:
+                params = plan.method.parse_params(params)
+            return await run_async(plan, params, self, notes)
         finally:
             next(self._finished)
 

@@ -75,8 +75,10 @@ class PluginKitError(Exception):
         retryable: bool | None = None,
         *,
         http_status: int | None = None,
+        retry_after: float = 0.0,
     ) -> None:
         self.code = code or self.default_code
+        self.retry_after = retry_after
         self.message = message or self.code.replace("_", " ")
         entry = ERROR_CODES.get(self.code)
         self.retryable = retryable if retryable is not None else bool(entry and entry.retryable)
@@ -91,12 +93,19 @@ class PluginKitError(Exception):
         from pluginkit._envelope import ErrorInfo
 
         return ErrorInfo(
-            code=self.code, message=self.message, retryable=self.retryable, http_status=self.http_status
+            code=self.code,
+            message=self.message,
+            retryable=self.retryable,
+            http_status=self.http_status,
+            retry_after=self.retry_after,
         )
 
     @classmethod
     def from_error(cls, error: ErrorInfo) -> PluginKitError:
-        return cls(error.code, error.message, error.retryable, http_status=error.http_status or None)
+        return cls(
+            error.code, error.message, error.retryable, http_status=error.http_status or None,
+            retry_after=error.retry_after,
+        )
 
 
 class PluginError(PluginKitError):

@@ -1,0 +1,109 @@
+"""The plain-loop sync rules (pluginkit._fastrules) answer exactly as the generator rules they twin."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pluginkit import PluginError, PluginKitError, PluginManager, hookimpl
+from pluginkit import types as t
+from pluginkit._dispatch import _drive_async, _generic_sync
+from pluginkit._fastrules import SYNC_RULES
+
+METHODS = [
+    "request.translate",
+    "request.normalize",
+    "request.intercept_before",
+    "response.intercept_stream_chunk",
+    "scheduler.pick",
+]
+NO_FUSE = {"pluginkit": {"fuse": dict.fromkeys(METHODS, False)}}
+
+behaviour = st.one_of(
+    st.tuples(
+        st.just("answer"),
+        st.binary(max_size=3),
+        st.dictionaries(st.sampled_from(["A", "b", "C"]), st.lists(st.text(max_size=2), max_size=2), max_size=2),
+        st.lists(st.sampled_from(["a", "B"]), max_size=2),
+        st.booleans(),
+    ),
+    st.tuples(st.just("none")),
+    st.tuples(st.just("plugin-error")),
+    st.tuples(st.just("crash")),
+)
+
+
+class Scripted:
+    def __init__(self, script: tuple[Any, ...]) -> None:
+        self.script = script
+
+    def _answer(self, result_type: type) -> Any:
+        kind = self.script[0]
+        if kind == "none":
+            return None
+        if kind == "plugin-error":
+            raise PluginError("scheduler_denied", "scripted")
+        if kind == "crash":
+            raise RuntimeError("scripted crash")
+        _, body, headers, clear, flag = self.script
+        if result_type is t.BodyResult:
+            return t.BodyResult(body=body)
+        if result_type is t.InterceptResult:
+            return t.InterceptResult(body=body, headers=headers, clear_headers=clear)
+        if result_type is t.StreamChunkInterceptResult:
+            return t.StreamChunkInterceptResult(body=body, headers=headers, clear_headers=clear, drop_chunk=flag)
+        return t.SchedulerPickResult(auth_id=body.hex(), handled=flag)
+
+    @hookimpl
+    def request_translate(self) -> Any:
+        return self._answer(t.BodyResult)
+
+    @hookimpl
+    def request_normalize(self) -> Any:
+        return self._answer(t.BodyResult)
+
+    @hookimpl
+    def request_intercept_before(self) -> Any:
+        return self._answer(t.InterceptResult)
+
+    @hookimpl
+    def response_intercept_stream_chunk(self) -> Any:
+        return self._answer(t.StreamChunkInterceptResult)
+
+    @hookimpl
+    def scheduler_pick(self) -> Any:
+        return self._answer(t.SchedulerPickResult)
+
+
+def outcome(run: Any) -> tuple[str, Any]:
+    try:
+        return "ok", run()
+    except PluginKitError as exc:
+        return "error", (exc.code, exc.message)
+
+
+@settings(max_examples=200, deadline=None)
+@given(method=st.sampled_from(METHODS), scripts=st.lists(behaviour, max_size=4))
+def test_fast_and_generator_rules_agree(method: str, scripts: list[tuple[Any, ...]]) -> None:
+    manager = PluginManager(NO_FUSE, entry_points=False, environ={})
+    for index, script in enumerate(scripts):
+        manager.register(Scripted(script), f"p{index}", priority=-index)
+    plan = manager._plan(method)
+    assert plan.runner is SYNC_RULES[plan.method.combine]
+    if method == "scheduler.pick":
+        params = t.SchedulerPickRequest(candidates=[t.SchedulerCandidate(id="a")])
+    elif method.endswith("before"):
+        params = plan.method.params(body=b"in", headers={"A": ["1"]})
+    else:
+        params = plan.method.params(body=b"in")
+    fast_notes: list[tuple[str, str]] = []
+    slow_notes: list[tuple[str, str]] = []
+    fast = outcome(lambda: plan.runner(plan, params, manager, fast_notes))
+    slow = outcome(lambda: _generic_sync(plan, params, manager, slow_notes))
+    asynchronous = outcome(lambda: asyncio.run(_drive_async(plan, params, manager)))
+    assert fast == slow == asynchronous
+    assert fast_notes == slow_notes
+    manager.shutdown()
