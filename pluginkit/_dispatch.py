@@ -83,8 +83,8 @@ class Plan:
     """Everything needed to run one method: its ordered impls and the pieces its rule uses."""
 
     __slots__ = (
-        "all_sync", "copy", "fuse", "impls", "is_zero", "isolate", "method", "pinned", "result_type", "rule",
-        "runner", "timeout", "wrappers",
+        "all_sync", "copy", "fuse", "impls", "inline", "is_zero", "isolate", "method", "pinned", "result_type",
+        "rule", "runner", "timeout", "wrappers",
     )
 
     def __init__(self, method: abi.Method, impls: list[Impl], timeout: float | None, fuse: bool) -> None:
@@ -102,6 +102,8 @@ class Plan:
         #: Set for ``call_plugin``: the one plugin in ``impls`` answers whatever the method's owner rule.
         self.pinned = False
         self.all_sync = not any(i.is_async for i in self.impls)
+        #: Whether async callers may run the plan inline, without awaiting (all sync, no wrappers, not threaded).
+        self.inline = self.all_sync and not self.wrappers and not any(i.record.threaded for i in self.impls)
         self.runner = self._pick_runner(method.combine)
 
     def _pick_runner(self, combine: abi.Combine) -> Callable[..., Any]:
@@ -143,7 +145,7 @@ def _first_success(plan: Plan, params: Any, manager: PluginManager) -> Rule:
 def _chain(plan: Plan, params: Any, manager: PluginManager) -> Rule:
     body = params.body
     for impl in plan.impls:
-        step = plan.copy(params)
+        step = plan.copy(params) if plan.isolate else params
         step.body = body
         answer = yield impl, step
         if answer.__class__ is not Failed and answer is not EMPTY and answer.body:
@@ -151,29 +153,50 @@ def _chain(plan: Plan, params: Any, manager: PluginManager) -> Rule:
     return plan.result_type(body=body)
 
 
+def headers_field(params: Any) -> str:
+    """The headers an interceptor chain changes: the response's for response interceptors, else the request's."""
+    return "response_headers" if hasattr(params, "response_headers") else "headers"
+
+
+def compose_changes(
+    headers: dict[str, list[str]], clear: list[str], answer: Any
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Compose two header change sets (``clear_headers`` then ``headers``): the earlier one, then ``answer``'s.
+
+    Applying the result to a message equals applying both in turn; header names compare case-insensitively.
+    """
+    dropped = {k.lower() for k in answer.clear_headers} | {k.lower() for k in answer.headers}
+    merged = {k: v for k, v in headers.items() if k.lower() not in dropped}
+    merged.update((k, list(v)) for k, v in answer.headers.items())
+    known = {k.lower() for k in clear}
+    return merged, [*clear, *(k for k in answer.clear_headers if k.lower() not in known)]
+
+
 def _header_chain(plan: Plan, params: Any, manager: PluginManager) -> Rule:
-    field = "response_headers" if hasattr(params, "response_headers") else "headers"
-    original: dict[str, list[str]] = getattr(params, field)
-    headers = {k: list(v) for k, v in original.items()}
+    field = headers_field(params)
+    current: dict[str, list[str]] = getattr(params, field)
     body = params.body
+    changes: dict[str, list[str]] = {}
+    clear: list[str] = []
     dropped = False
     for impl in plan.impls:
-        step = plan.copy(params)
-        setattr(step, field, {k: list(v) for k, v in headers.items()})
+        if plan.isolate:
+            step = plan.copy(params)
+            setattr(step, field, {k: list(v) for k, v in current.items()})
+        else:
+            step = params
         step.body = body
         answer = yield impl, step
         if answer.__class__ is Failed or answer is EMPTY:
             continue
-        headers = merge_headers(headers, answer.clear_headers, answer.headers)
+        changes, clear = compose_changes(changes, clear, answer)
+        current = merge_headers(current, answer.clear_headers, answer.headers)
         if answer.body:
             body = answer.body
         if getattr(answer, "drop_chunk", False):
             dropped = True
             break
-    folded = {k.lower() for k in headers}
-    result = plan.result_type(
-        headers=headers, body=body, clear_headers=[k for k in original if k.lower() not in folded]
-    )
+    result = plan.result_type(headers=changes, body=body, clear_headers=clear)
     if dropped:
         result.drop_chunk = True
     return result
@@ -402,7 +425,7 @@ async def run_async(
 
     A plan whose hookimpls are all synchronous runs on the sync fast path without awaiting anything.
     """
-    if plan.all_sync and not plan.wrappers and not any(i.record.threaded for i in plan.impls):
+    if plan.inline:
         return plan.runner(plan, params, manager, notes)
     if plan.wrappers:
         gens = _enter_wrappers(plan, params)

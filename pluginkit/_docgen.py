@@ -157,7 +157,8 @@ def _nested_payloads(roots: set[type]) -> set[type]:
             continue
         seen.add(cls)
         for hint in typing.get_type_hints(cls).values():
-            for candidate in (hint, *typing.get_args(hint), *(a for x in typing.get_args(hint) for a in typing.get_args(x))):
+            nested = [a for x in typing.get_args(hint) for a in typing.get_args(x)]
+            for candidate in (hint, *typing.get_args(hint), *nested):
                 if is_payload(candidate) and candidate not in seen:
                     stack.append(candidate)
     return seen

@@ -15,7 +15,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pluginkit import abi
-from pluginkit._dispatch import EMPTY, Failed, Plan, _call_sync, _fallback, merge_headers, note
+from pluginkit._dispatch import (
+    EMPTY,
+    Failed,
+    Plan,
+    _call_sync,
+    _fallback,
+    compose_changes,
+    headers_field,
+    merge_headers,
+    note,
+)
 
 if TYPE_CHECKING:
     from pluginkit._manager import PluginManager
@@ -43,6 +53,14 @@ def first_success(plan: Plan, params: Any, manager: PluginManager, notes: list[t
 
 def chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
     body = params.body
+    if len(plan.impls) == 1:  # a lone plugin's answer is the result: no copy, no new object
+        impl = plan.impls[0]
+        answer = _call_sync(plan, impl, params, manager)
+        if notes is not None:
+            note(notes, impl, answer, plan)
+        if answer.__class__ is Failed or answer is EMPTY or not answer.body:
+            return plan.result_type(body=body)  # never mutate the plugin's answer: it may be a shared constant
+        return answer
     for impl in plan.impls:
         step = plan.copy(params)
         step.body = body
@@ -55,28 +73,42 @@ def chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str
 
 
 def header_chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
-    field = "response_headers" if hasattr(params, "response_headers") else "headers"
-    original: dict[str, list[str]] = getattr(params, field)
-    headers = {k: list(v) for k, v in original.items()}
     body = params.body
+    if len(plan.impls) == 1:  # a lone interceptor's change set is the combined one (the per-chunk hot path)
+        impl = plan.impls[0]
+        answer = _call_sync(plan, impl, params, manager)
+        if notes is not None:
+            note(notes, impl, answer, plan)
+        if answer.__class__ is Failed or answer is EMPTY:
+            return plan.result_type(body=body)
+        if answer.body:
+            return answer
+        result = plan.result_type(headers=answer.headers, body=body, clear_headers=answer.clear_headers)
+        if getattr(answer, "drop_chunk", False):
+            result.drop_chunk = True
+        return result
+    field = headers_field(params)
+    current: dict[str, list[str]] = getattr(params, field)
+    changes: dict[str, list[str]] = {}
+    clear: list[str] = []
     dropped = False
     for impl in plan.impls:
         step = plan.copy(params)
-        setattr(step, field, {k: list(v) for k, v in headers.items()})
+        setattr(step, field, {k: list(v) for k, v in current.items()})
         step.body = body
         answer = _call_sync(plan, impl, step, manager)
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is Failed or answer is EMPTY:
             continue
-        headers = merge_headers(headers, answer.clear_headers, answer.headers)
+        changes, clear = compose_changes(changes, clear, answer)
+        current = merge_headers(current, answer.clear_headers, answer.headers)
         if answer.body:
             body = answer.body
         if getattr(answer, "drop_chunk", False):
             dropped = True
             break
-    folded = {k.lower() for k in headers}
-    result = plan.result_type(headers=headers, body=body, clear_headers=[k for k in original if k.lower() not in folded])
+    result = plan.result_type(headers=changes, body=body, clear_headers=clear)
     if dropped:
         result.drop_chunk = True
     return result

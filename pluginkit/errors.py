@@ -55,6 +55,8 @@ ERROR_CODES = _catalogue(
     ErrorCode("cancelled", False, 499, "The caller cancelled the call."),
     ErrorCode("host_call_failed", False, 502, "A host callback (host.*) failed."),
     ErrorCode("scheduler_denied", False, 403, "A scheduler plugin refused to pick a credential."),
+    ErrorCode("unauthenticated", False, 401, "No frontend authenticator accepted the client's request."),
+    ErrorCode("upstream_error", False, 502, "The upstream model API failed; retryable when it said so (429, 5xx)."),
     ErrorCode("executor_not_found", False, 502, "No executor serves the request's provider."),
     ErrorCode("auth_not_found", False, 404, "The credential named does not exist."),
     ErrorCode("auth_unavailable", True, 503, "No credential is available for the provider and model."),

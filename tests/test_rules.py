@@ -70,9 +70,14 @@ def test_header_chain_merges_like_the_seed() -> None:
     )
     request = t.RequestInterceptRequest(headers={"X-Remove": ["yes"], "X-Keep": ["k"]}, body=b"start")
     result = m.call("request.intercept_before", request)
-    assert result.headers == {"X-Keep": ["k"], "X-Plugin": ["low"], "X-High": ["1"], "X-Low": ["1"]}
-    assert result.clear_headers == ["X-Remove"]
+    # The combined answer is a change set, like one interceptor's: clear these, then set these.
+    assert result.headers == {"X-Plugin": ["low"], "X-High": ["1"], "X-Low": ["1"]}
+    assert result.clear_headers == ["x-remove"]
     assert result.body == b"start|high|low"
+    from pluginkit._dispatch import merge_headers
+
+    final = merge_headers(request.headers, result.clear_headers, result.headers)
+    assert final == {"X-Keep": ["k"], "X-Plugin": ["low"], "X-High": ["1"], "X-Low": ["1"]}
     # Inputs are never mutated: not by the merge, not by a plugin writing into its params.
     assert request == t.RequestInterceptRequest(headers={"X-Remove": ["yes"], "X-Keep": ["k"]}, body=b"start")
 

@@ -1,0 +1,70 @@
+"""Format names and reading token usage out of response bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pluginkit import types as t
+
+__all__ = ["normalize_format", "usage_from_body"]
+
+# The seed's executor-format aliases (§5.2).
+_ALIASES = {
+    "chat-completions": "openai",
+    "chat_completions": "openai",
+    "openai-chat-completions": "openai",
+    "responses": "openai-response",
+    "openai-responses": "openai-response",
+    "anthropic": "claude",
+}
+
+
+def normalize_format(name: str) -> str:
+    key = name.strip().lower()
+    return _ALIASES.get(key, key)
+
+
+def normalize_formats(names: list[str]) -> list[str]:
+    """Aliases resolved, duplicates removed, order kept."""
+    out: list[str] = []
+    for name in names:
+        normal = normalize_format(name)
+        if normal and normal not in out:
+            out.append(normal)
+    return out
+
+
+def usage_from_body(body: bytes, detail: t.UsageDetail) -> None:
+    """Add the token counts found in an OpenAI or Anthropic response body (or SSE event) to ``detail``."""
+    text = body.strip()
+    if text.startswith(b"event:") or text.startswith(b"data:"):
+        for line in text.splitlines():
+            if line.startswith(b"data:") and line[5:].strip() not in (b"", b"[DONE]"):
+                usage_from_body(line[5:].strip(), detail)
+        return
+    if b'"usage"' not in text:
+        return
+    try:
+        document: Any = json.loads(text)
+    except ValueError:
+        return
+    usage = document.get("usage") if isinstance(document, dict) else None
+    if not isinstance(usage, dict) and isinstance(document, dict):
+        message = document.get("message")
+        usage = message.get("usage") if isinstance(message, dict) else None
+    if not isinstance(usage, dict):
+        return
+
+    def number(key: str) -> int:
+        value = usage.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    detail.input_tokens += number("prompt_tokens") + number("input_tokens")
+    detail.output_tokens += number("completion_tokens") + number("output_tokens")
+    detail.cache_read_tokens += number("cache_read_input_tokens")
+    detail.cache_creation_tokens += number("cache_creation_input_tokens")
+    cached = usage.get("prompt_tokens_details")
+    if isinstance(cached, dict) and isinstance(cached.get("cached_tokens"), int):
+        detail.cached_tokens += cached["cached_tokens"]
+    detail.total_tokens = detail.input_tokens + detail.output_tokens
