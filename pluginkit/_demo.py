@@ -1,45 +1,171 @@
-"""``pluginkit demo``: what this installation can do, shown end to end.
+"""``pluginkit demo``: an OpenAI-format chat request through every stage of the pipeline, shown end to end.
 
-It prints the ABI table, discovers the installed plugins (without importing them), loads them, and exercises
-the ABI through :meth:`PluginManager.invoke` on the wire, so what it shows is exactly what a host gets.
+With the example plugins installed (``python3 tasks.py demo`` installs them), the request is translated to
+Anthropic's format for the local executor and back, intercepted for secrets, scheduled, and recorded for usage —
+streamed and not — and each response's trace is printed under the ABI method names. Without them the demo runs
+on a built-in executor and says which plugin would add what.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 from pluginkit import abi
-from pluginkit._cli import _table, cmd_methods
+from pluginkit import types as t
+from pluginkit._cli import _table
+
+__all__ = ["run_demo"]
+
+#: What each example plugin adds, for the "would add" list when it is missing.
+EXAMPLES = {
+    "openai-anthropic": "request.translate / response.translate: OpenAI Chat ⇄ Anthropic Messages",
+    "local-executor": "executor.*: a deterministic local model that streams word by word",
+    "redact": "request.intercept_before / response.intercept_stream_chunk: masks API keys and e-mail addresses",
+    "scheduler": "scheduler.pick: pin, delegate or deny credentials",
+    "usage-sqlite": "usage.handle: usage records in SQLite, with a summary",
+}
+USER_TEXT = "Hello pluginkit! My key is sk-demo1234567890abcdef and my e-mail is ada@example.com."
+
+
+class EchoExecutor:
+    """The built-in executor the demo falls back to: answers in OpenAI's format without a network."""
+
+    @staticmethod
+    def _reply(payload: bytes) -> str:
+        try:
+            messages = json.loads(payload).get("messages", [])
+            last = next(m for m in reversed(messages) if m.get("role") == "user")
+            text = last["content"] if isinstance(last["content"], str) else json.dumps(last["content"])
+        except (ValueError, StopIteration, KeyError, AttributeError):
+            text = ""
+        return f"(built-in echo) You said: {text}"
+
+    async def execute(self, request: t.ExecutorRequest) -> t.ExecutorResponse:
+        reply = self._reply(request.payload)
+        body = {"id": "demo", "object": "chat.completion", "model": request.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": len(request.payload) // 4, "completion_tokens": len(reply.split())}}
+        return t.ExecutorResponse(payload=json.dumps(body).encode(), headers={"Content-Type": ["application/json"]})
+
+    async def execute_stream(self, request: t.ExecutorRequest) -> AsyncIterator[bytes]:
+        for word in self._reply(request.payload).split(" "):
+            delta = {"id": "demo", "object": "chat.completion.chunk", "model": request.model,
+                     "choices": [{"index": 0, "delta": {"content": word + " "}}]}
+            yield f"data: {json.dumps(delta)}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+
+def _answer_text(body: bytes) -> str:
+    try:
+        document = json.loads(body)
+        content = document["choices"][0]["message"]["content"]
+        return content if isinstance(content, str) else json.dumps(content)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return body.decode("utf-8", "replace")
+
+
+def _delta_text(chunk: bytes) -> str:
+    text = ""
+    for line in chunk.splitlines():
+        if line.startswith(b"data:") and line[5:].strip() not in (b"", b"[DONE]"):
+            try:
+                delta = json.loads(line[5:])["choices"][0].get("delta", {})
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+                continue
+            text += delta.get("content") or ""
+    return text
+
+
+async def _run(args: argparse.Namespace, workdir: Path) -> int:
+    from pluginkit import PluginManager
+    from pluginkit.pipeline import Pipeline, Request, StageError
+    from pluginkit.scheduling import Credential
+
+    config: Any = args.config or {
+        "plugins": {
+            "usage-sqlite": {"path": str(workdir / "usage.sqlite3")},
+            "scheduler": {"delegate": "round-robin"},
+        }
+    }
+    manager = PluginManager(config)
+    print("== Installed plugins (found without importing, then loaded) ==")
+    with manager:
+        plugins = manager.plugins()
+        rows = [(p.id, p.distribution or p.source, p.version, p.state.value, ",".join(p.capabilities) or "-")
+                for p in plugins]
+        print(_table(rows, ("id", "distribution", "version", "state", "capabilities")) if rows else "  none")
+        active = {p.id for p in plugins if p.state.value == "active"}
+        provider = "local" if "local-executor" in active else "builtin"
+        pipeline = Pipeline(
+            manager,
+            credentials=[Credential("demo-key-1", provider), Credential("demo-key-2", provider)],
+            routes={"*": [provider]},
+        )
+        if provider == "builtin":
+            pipeline.add_executor("builtin", EchoExecutor(), input_formats=["openai"], output_formats=["openai"])
+        body = json.dumps({"model": "demo-model", "max_tokens": 200, "messages": [
+            {"role": "system", "content": "You are a terse demo assistant."},
+            {"role": "user", "content": USER_TEXT},
+        ]}).encode()
+        print(f"\n== 1. An OpenAI chat request, not streamed (executor: {provider}) ==")
+        print(f"user: {USER_TEXT}")
+        try:
+            response = await pipeline.execute(Request(format="openai", model="demo-model", body=body))
+            print(f"assistant: {_answer_text(response.body)}\n")
+            print(response.trace.table())
+            print("\n== 2. The same request, streamed ==")
+            stream = pipeline.stream(Request(format="openai", model="demo-model", body=body, stream=True))
+            print("assistant: ", end="", flush=True)
+            chunks = 0
+            async for chunk in stream:
+                chunks += 1
+                print(_delta_text(chunk), end="", flush=True)
+            print(f"\n({chunks} chunks)\n")
+            print(stream.trace.table())
+        except StageError as exc:
+            print(f"\nthe request failed in {exc.stage}: {exc.code}: {exc.message}")
+            print(exc.trace.table())
+            return 1
+        finally:
+            await pipeline.aclose()
+        print("\n== 3. Usage (usage.handle) ==")
+        if "usage-sqlite" in active:
+            _print_usage(workdir / "usage.sqlite3", manager)
+        else:
+            print(f"  {pipeline.usage.delivered} record(s) delivered to usage plugins")
+        missing = {name: what for name, what in EXAMPLES.items() if name not in active}
+        print("\n== What plugins would add ==")
+        if not missing:
+            print("  every example plugin is active")
+        for name, what in missing.items():
+            print(f"  {name:18} {what}")
+        unused = sorted({m.capability for m in abi.METHODS.values() if m.capability}
+                        - {c for p in plugins if p.state.value == "active" for c in p.capabilities})
+        print(f"  capabilities no active plugin provides: {', '.join(unused) or 'none'}")
+    return 0
+
+
+def _print_usage(path: Path, manager: Any) -> None:
+    try:
+        from pluginkit_usage_sqlite import summary  # the example plugin's own summary
+    except ImportError:
+        print(f"  records written to {path}")
+        return
+    text = summary(path)
+    print(text if isinstance(text, str) else "\n".join(map(str, text)))
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from pluginkit import PluginManager
+    from pluginkit._cli import cmd_methods
 
     print("== The ABI (pluginkit methods) ==")
     cmd_methods(argparse.Namespace(json=False))
-    manager = PluginManager(args.config)
-    print("\n== Installed plugins (found without importing) ==")
-    found = manager.installed()
-    if found.plugins:
-        rows = [(p.id, p.distribution, p.version, p.value) for p in found.plugins]
-        print(_table(rows, ("id", "distribution", "version", "entry point")))
-    else:
-        print("none: `pip install` a distribution with a [project.entry-points.pluginkit] entry to add one")
-    with manager:
-        print("\n== Loaded ==")
-        for info in manager.plugins():
-            detail = ", ".join(info.capabilities) or "no capabilities"
-            state = info.state.value + (f" ({info.reason})" if info.reason else "")
-            print(f"  {info.id}: {state}; {detail}; imported in {info.import_seconds * 1000:.1f} ms")
-        print("\n== A call on the wire: invoke('request.normalize', {\"Body\": <base64 'hello'>}) ==")
-        envelope = manager.invoke("request.normalize", {"Body": "aGVsbG8="})
-        print(json.dumps(envelope.to_wire()))
-        print("\n== A bad call never raises: invoke('scheduler.pick', {\"Candidates\": [{\"Priority\": \"x\"}]}) ==")
-        print(json.dumps(manager.invoke("scheduler.pick", {"Candidates": [{"Priority": "x"}]}).to_wire()))
-        print("\n== Who answers each family ==")
-        plugins = manager.plugins()
-        for capability in sorted({m.capability for m in abi.METHODS.values() if m.capability}):
-            owners = [p.id for p in plugins if capability in p.capabilities and p.state.value == "active"]
-            print(f"  {capability:28} {', '.join(owners) if owners else '(built-in behaviour)'}")
-    return 0
+    print()
+    with tempfile.TemporaryDirectory(prefix="pluginkit-demo-") as workdir:
+        return asyncio.run(_run(args, Path(workdir)))
