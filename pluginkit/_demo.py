@@ -153,7 +153,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
 
 def _print_usage(path: Path, manager: Any) -> None:
     try:
-        from pluginkit_usage_sqlite import summary  # the example plugin's own summary
+        from pluginkit_usage_sqlite import summary  # type: ignore[import-not-found]  # the example plugin's
     except ImportError:
         print(f"  records written to {path}")
         return
