@@ -16,6 +16,7 @@ import pytest
 from pluginkit import PluginManager, PluginState, current_request_id
 from pluginkit import types as t
 
+#: The test-fixture plugins (tests/plugins) plus the scheduler example; other example plugins are installed too.
 ALL = {"good", "broken-import", "foreign", "raises", "hangs", "dup", "scheduler"}
 
 
@@ -27,10 +28,12 @@ def test_listing_does_not_import_plugins(plugin_site: Path) -> None:
     code = (
         "import sys, pluginkit; m = pluginkit.PluginManager(search_path=[sys.argv[1]], cache=False);"
         "ids = sorted(p.id for p in m.installed().plugins);"
-        "print(ids, [n for n in sys.modules if n.startswith(('pk_', 'pluginkit_'))])"
+        "print(' '.join(ids)); print([n for n in sys.modules if n.startswith(('pk_', 'pluginkit_'))])"
     )
     out = subprocess.run([sys.executable, "-c", code, str(plugin_site)], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == f"{sorted(ALL)} []"
+    ids, imported = out.stdout.strip().splitlines()
+    assert set(ids.split()) >= ALL
+    assert imported == "[]"
 
 
 def test_scan_matches_importlib_metadata(plugin_site: Path) -> None:
@@ -50,7 +53,7 @@ def test_scan_matches_importlib_metadata(plugin_site: Path) -> None:
 def test_load_isolates_every_failure(on_path: Path) -> None:
     m = manager(on_path)
     states = {p.id: p for p in m.plugins()}
-    assert set(states) == ALL
+    assert set(states) >= ALL
     assert states["good"].state is PluginState.ACTIVE
     assert states["good"].distribution == "pk_good" and states["good"].version == "1.0.0"
     assert states["good"].import_seconds > 0

@@ -36,7 +36,11 @@ def normalize_formats(names: list[str]) -> list[str]:
 
 
 def usage_from_body(body: bytes, detail: t.UsageDetail) -> None:
-    """Add the token counts found in an OpenAI or Anthropic response body (or SSE event) to ``detail``."""
+    """Record the token counts found in an OpenAI or Anthropic response body (or SSE event) in ``detail``.
+
+    Stream events report usage cumulatively (Anthropic's ``message_start`` and ``message_delta`` both carry counts),
+    so each field keeps the largest value seen rather than a sum.
+    """
     text = body.strip()
     if text.startswith(b"event:") or text.startswith(b"data:"):
         for line in text.splitlines():
@@ -60,11 +64,11 @@ def usage_from_body(body: bytes, detail: t.UsageDetail) -> None:
         value = usage.get(key)
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
-    detail.input_tokens += number("prompt_tokens") + number("input_tokens")
-    detail.output_tokens += number("completion_tokens") + number("output_tokens")
-    detail.cache_read_tokens += number("cache_read_input_tokens")
-    detail.cache_creation_tokens += number("cache_creation_input_tokens")
+    detail.input_tokens = max(detail.input_tokens, number("prompt_tokens") + number("input_tokens"))
+    detail.output_tokens = max(detail.output_tokens, number("completion_tokens") + number("output_tokens"))
+    detail.cache_read_tokens = max(detail.cache_read_tokens, number("cache_read_input_tokens"))
+    detail.cache_creation_tokens = max(detail.cache_creation_tokens, number("cache_creation_input_tokens"))
     cached = usage.get("prompt_tokens_details")
     if isinstance(cached, dict) and isinstance(cached.get("cached_tokens"), int):
-        detail.cached_tokens += cached["cached_tokens"]
+        detail.cached_tokens = max(detail.cached_tokens, cached["cached_tokens"])
     detail.total_tokens = detail.input_tokens + detail.output_tokens

@@ -311,7 +311,9 @@ class Pipeline:
             async for piece in stream:
                 if piece.err:
                     code, _, message = piece.err.partition(":")
-                    if call.done() and call.exception() is not None:
+                    if not call.done():  # a plugin that closed with an error may be about to raise the real one
+                        await asyncio.wait({call}, timeout=1.0)
+                    if call.done() and not call.cancelled() and call.exception() is not None:
                         error = call.exception()
                         raise error if isinstance(error, PluginKitError) else PluginKitError("plugin_error", piece.err)
                     raise PluginKitError("upstream_error" if not message else code, message or piece.err)
