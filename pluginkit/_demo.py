@@ -88,6 +88,8 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
     from pluginkit.scheduling import Credential
 
     config: Any = args.config or {
+        # openai-http needs a real upstream (its base_url); the demo stays offline.
+        "pluginkit": {"disable": ["openai-http"]},
         "plugins": {
             "usage-sqlite": {"path": str(workdir / "usage.sqlite3")},
             "scheduler": {"delegate": "round-robin"},
@@ -152,13 +154,12 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
 
 
 def _print_usage(path: Path, manager: Any) -> None:
-    try:
-        from pluginkit_usage_sqlite import summary  # type: ignore[import-not-found]  # the example plugin's
+    try:  # the example plugin's own summary
+        from pluginkit_usage_sqlite import format_summary, summary  # type: ignore[import-not-found]
     except ImportError:
         print(f"  records written to {path}")
         return
-    text = summary(path)
-    print(text if isinstance(text, str) else "\n".join(map(str, text)))
+    print(format_summary(summary(path)))
 
 
 def run_demo(args: argparse.Namespace) -> int:

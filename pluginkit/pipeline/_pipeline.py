@@ -266,9 +266,19 @@ class Pipeline:
                 f"{choice.name} streamed {processor.index} chunks",
                 [(choice.name, "answered")],
             )
+            if processor.translate_notes is not None:
+                trace.add(
+                    "response.translate",
+                    stage_started,
+                    f"{out_format} → {request.format}, per chunk",
+                    processor.translate_notes,
+                )
             if processor.intercepting:
                 trace.add(
-                    "response.intercept_stream_chunk", stage_started, f"{processor.dropped} dropped", processor.notes
+                    "response.intercept_stream_chunk",
+                    stage_started,
+                    f"{processor.index} chunks, {processor.dropped} dropped",
+                    processor.notes,
                 )
             self._finish_usage(usage, pick, choice, started, usage.ttft_ns or None, trace)
         except StageError as exc:

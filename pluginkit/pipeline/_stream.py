@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["HISTORY_BYTES", "HISTORY_CHUNKS", "ChunkProcessor", "StreamResponse"]
 
+#: Notes nobody reads: only the first chunk's translation is recorded in the trace.
+_DISCARD: list[tuple[str, str]] = []
 HISTORY_CHUNKS = 64
 HISTORY_BYTES = 1 << 20
 
@@ -56,6 +58,8 @@ class ChunkProcessor:
         self.intercepting = pipeline._has("response.intercept_stream_chunk")
         self.index = 0
         self.dropped = 0
+        #: Who translated the first chunk (per-chunk stages are summarised once in the trace, not per chunk).
+        self.translate_notes: list[tuple[str, str]] | None = [] if self.translating else None
         self.notes: list[tuple[str, str]] = []
         self.history: collections.deque[bytes] = collections.deque()
         self.history_bytes = 0
@@ -97,7 +101,8 @@ class ChunkProcessor:
             self.response_headers = merge_headers(self.response_headers, answer.clear_headers, answer.headers)
             params.response_headers = self.response_headers
             self.trace.add("response.intercept_stream_chunk", started, "header call (index -1)", list(self.notes))
-            self.notes.clear()
+            # the per-chunk calls are summarised at the end of the stream under the same plugins
+            self.notes[:] = [(plugin, "answered") for plugin, _ in self.notes]
         return self.response_headers
 
     async def process(self, chunk: bytes) -> bytes | None:
@@ -111,17 +116,20 @@ class ChunkProcessor:
             if self.normalizing_before:
                 params.body = (await self._call("response.normalize_before", params)).body
             if self.translating:
+                notes: list[tuple[str, str]] = [] if self.translate_notes == [] else _DISCARD
                 params.body = await self.pipeline._translate(
                     self.out_format,
                     self.request.format,
                     self.ereq.model,
                     True,
                     params.body,
-                    [],
+                    notes,
                     request=False,
                     original=self.request.body,
                     translated=self.ereq.payload,
                 )
+                if notes is not _DISCARD:
+                    self.translate_notes = notes
             if self.normalizing_after:
                 params.body = (await self._call("response.normalize_after", params)).body
             body = params.body
