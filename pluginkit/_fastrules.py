@@ -2,15 +2,20 @@
 
 The rules in :mod:`pluginkit._dispatch` are generators so that one definition serves both drivers. On Python
 3.11 driving a generator (create, ``send``, ``StopIteration``) costs ~400 ns — more than a raw pluggy call — so the
-four rules on the request path (first success, chain, header chain, single owner) also exist here as loops.
+rules on the request path (first success, chain, header chain, single owner, any accepts for authenticators, fan
+out for usage records) also exist here as loops.
 ``tests/test_rules_equivalence.py`` runs every rule both ways on generated plugin behaviours and requires the same
 answers, so the twins cannot drift.
 
-Each runner takes ``notes``: ``None`` (no trace, the fast case) or a list receiving ``(plugin_id, outcome)``.
+Each runner takes ``notes``: ``None`` (no trace, the fast case) or a list receiving ``(plugin_id, outcome)``. Where
+the rule has already seen that an answer carries something (a body, ``authenticated``, a non-zero result), its note
+is ``answered`` without asking :func:`~pluginkit._dispatch.note` (whose zero test, per stage of a traced request,
+costs more than the rest of the note); every other outcome goes through ``note`` as before.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,19 +23,23 @@ from pluginkit import abi
 from pluginkit._dispatch import (
     EMPTY,
     Failed,
+    Impl,
     Plan,
     _call_sync,
     _fallback,
+    _timeout_error,
+    check_answer,
     compose_changes,
     headers_field,
     merge_headers,
     note,
 )
+from pluginkit.errors import PluginKitError
 
 if TYPE_CHECKING:
     from pluginkit._manager import PluginManager
 
-__all__ = ["SYNC_RULES"]
+__all__ = ["SYNC_RULES", "settle_sync"]
 
 SyncRule = Callable[[Plan, Any, "PluginManager", "list[tuple[str, str]] | None"], Any]
 
@@ -40,12 +49,16 @@ def first_success(plan: Plan, params: Any, manager: PluginManager, notes: list[t
     isolate = plan.isolate
     for impl in plan.impls:
         answer = _call_sync(plan, impl, plan.copy(params) if isolate else params, manager)
-        if notes is not None:
-            note(notes, impl, answer, plan)
         if answer.__class__ is Failed:
+            if notes is not None:
+                note(notes, impl, answer, plan)
             first_error = first_error or answer
         elif answer is not EMPTY and not plan.is_zero(answer):
+            if notes is not None:
+                notes.append((impl.record.id, "answered"))
             return answer
+        elif notes is not None:
+            note(notes, impl, answer, plan)
     if first_error is not None:
         raise first_error.error
     return _fallback(plan, params, "no plugin answered")
@@ -56,10 +69,12 @@ def chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str
     if len(plan.impls) == 1:  # a lone plugin's answer is the result: no copy, no new object
         impl = plan.impls[0]
         answer = _call_sync(plan, impl, params, manager)
-        if notes is not None:
-            note(notes, impl, answer, plan)
         if answer.__class__ is Failed or answer is EMPTY or not answer.body:
+            if notes is not None:
+                note(notes, impl, answer, plan)
             return plan.result_type(body=body)  # never mutate the plugin's answer: it may be a shared constant
+        if notes is not None:
+            notes.append((impl.record.id, "answered"))  # it has a body: not a zero answer
         return answer
     for impl in plan.impls:
         step = plan.copy(params)
@@ -77,12 +92,14 @@ def header_chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tu
     if len(plan.impls) == 1:  # a lone interceptor's change set is the combined one (the per-chunk hot path)
         impl = plan.impls[0]
         answer = _call_sync(plan, impl, params, manager)
+        if answer.__class__ is not Failed and answer is not EMPTY and answer.body:
+            if notes is not None:
+                notes.append((impl.record.id, "answered"))  # it has a body: not a zero answer
+            return answer
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is Failed or answer is EMPTY:
             return plan.result_type(body=body)
-        if answer.body:
-            return answer
         result = plan.result_type(headers=answer.headers, body=body, clear_headers=answer.clear_headers)
         if getattr(answer, "drop_chunk", False):
             result.drop_chunk = True
@@ -115,12 +132,19 @@ def header_chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tu
 
 
 def single_owner(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
-    owner = manager._owner(plan, params)
+    impls = plan.impls
+    # what manager._owner answers for the priority rule and for pinned plans, without the call
+    owner = (impls[0] if impls else None) if plan.pinned or plan.method.owner == "priority" else manager._owner(
+        plan, params
+    )
     if owner is None:
         return _fallback(plan, params, manager._owner_miss(plan, params))
     answer = _call_sync(plan, owner, params, manager)
     if notes is not None:
-        note(notes, owner, answer, plan)
+        if answer.__class__ is plan.result_type and not plan.is_zero(answer):
+            notes.append((owner.record.id, "answered"))
+        else:
+            note(notes, owner, answer, plan)
     if answer.__class__ is Failed:
         raise answer.error
     if answer is EMPTY:
@@ -128,9 +152,54 @@ def single_owner(plan: Plan, params: Any, manager: PluginManager, notes: list[tu
     return answer
 
 
+def any_accepts(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
+    isolate = plan.isolate
+    for impl in plan.impls:
+        answer = _call_sync(plan, impl, plan.copy(params) if isolate else params, manager)
+        if answer.__class__ is not Failed and answer is not EMPTY and answer.authenticated:
+            if notes is not None:
+                notes.append((impl.record.id, "answered"))  # authenticated: not a zero answer
+            return answer
+        if notes is not None:
+            note(notes, impl, answer, plan)
+    return plan.result_type()
+
+
+def fan_out(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
+    answers: dict[str, Any] = {}
+    isolate = plan.isolate
+    for impl in plan.impls:
+        answer = _call_sync(plan, impl, plan.copy(params) if isolate else params, manager)
+        if notes is not None:
+            note(notes, impl, answer, plan)
+        if answer.__class__ is not Failed:
+            answers[impl.record.id] = plan.result_type() if answer is EMPTY else answer
+    return answers
+
+
+def settle_sync(plan: Plan, impl: Impl, manager: PluginManager, value: Any, error: Exception | None) -> Any:
+    """What :func:`~pluginkit._dispatch._call_sync` makes of a hookimpl's return value, or of the exception it
+    raised: for a hot loop that calls ``impl.function`` itself (one call less per chunk) and comes here only when
+    the answer is not simply a typed result."""
+    try:
+        if error is not None:
+            raise error
+        if impl.is_async or inspect.iscoroutine(value):
+            value = manager._loop_thread.run(value, plan.timeout)
+    except PluginKitError as exc:
+        return Failed(exc)
+    except TimeoutError:
+        return _timeout_error(plan, impl)
+    except Exception as exc:
+        return manager._crash(plan, impl, exc)
+    return check_answer(plan, impl, value, manager)
+
+
 SYNC_RULES: dict[abi.Combine, SyncRule] = {
     abi.Combine.FIRST_SUCCESS: first_success,
     abi.Combine.CHAIN: chain,
     abi.Combine.HEADER_CHAIN: header_chain,
     abi.Combine.SINGLE_OWNER: single_owner,
+    abi.Combine.ANY_ACCEPTS: any_accepts,
+    abi.Combine.FAN_OUT: fan_out,
 }

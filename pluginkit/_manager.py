@@ -263,6 +263,18 @@ class PluginManager:
             self.load()
         next(self._started)
 
+    def _begin(self, name: str) -> None:
+        """Count one call in flight, as :meth:`call` does (refused while shutting down, loading on first use). The
+        pipeline counts a whole request once and then runs its stages' plans directly."""
+        if self._closing or not self._loaded:
+            self._enter(name)
+        else:
+            next(self._started)
+
+    def _end(self) -> None:
+        """The call counted by :meth:`_begin` finished."""
+        next(self._finished)
+
     def call(self, method: str, params: Any = None, *, notes: list[tuple[str, str]] | None = None) -> Any:
         """Run ``method`` and return its typed result; failures raise :class:`~pluginkit.PluginKitError`.
 
@@ -291,6 +303,8 @@ class PluginManager:
             plan = self._plans.get(method) or self._plan(method)
             if params.__class__ is not plan.method.params:
                 params = plan.method.parse_params(params)
+            if plan.inline:  # what run_async would do first, without creating its coroutine
+                return plan.runner(plan, params, self, notes)
             return await run_async(plan, params, self, notes)
         finally:
             next(self._finished)

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar, dataclass_transform, overload
 
 import attrs
 
-__all__ = ["WIRE_NAME", "pascal_case", "payload", "wire_field", "wire_names"]
+__all__ = ["WIRE_NAME", "builder", "pascal_case", "payload", "wire_field", "wire_names"]
 
 T = TypeVar("T")
 
@@ -172,3 +172,61 @@ def zero_test(cls: type) -> Callable[[Any], bool]:
     namespace: dict[str, Any] = {}
     exec(compile(source, f"<pluginkit zero test {cls.__name__}>", "exec"), namespace)
     return namespace["is_zero"]  # type: ignore[no-any-return]
+
+
+_BUILDERS: dict[type, Callable[..., Any]] = {}
+
+
+def builder(cls: type[T]) -> Callable[..., T]:
+    """A generated constructor taking the same keyword arguments as ``cls(...)`` and building the same object.
+
+    Calling an attrs class with keywords goes through ``type.__call__`` and costs ~3x filling a bare instance slot
+    by slot; the request pipeline builds a dozen params objects per request, so it builds them with this. Default
+    factories run as attrs runs them (``dict``/``list`` as literals, nested payload classes through their own
+    builder). Classes whose ``__init__`` does more than store its arguments (validators, converters, hooks,
+    frozen) get ``cls`` itself.
+    """
+    existing = _BUILDERS.get(cls)
+    if existing is not None:
+        return existing
+    from pluginkit._wire_hooks import _plain_init  # the wire module owns that rule (and imports this one)
+
+    if not _plain_init(cls):
+        _BUILDERS[cls] = cls
+        return cls
+    namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_unset": _UNSET}
+    params, body = [], []
+    for field in attrs.fields(cls):  # type: ignore[arg-type]
+        name, default = field.name, field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if default.takes_self:
+                _BUILDERS[cls] = cls
+                return cls
+            factory = default.factory
+            if factory is dict or factory is list:
+                make = "{}" if factory is dict else "[]"
+            else:
+                namespace[f"_f_{name}"] = builder(factory) if is_payload(factory) else factory
+                make = f"_f_{name}()"
+            params.append(f"{name}=_unset")
+            body.append(f"    o.{name} = {make} if {name} is _unset else {name}")
+        elif default is attrs.NOTHING:  # required: only before the first default (non-keyword-only classes)
+            if any("=" in p for p in params):
+                _BUILDERS[cls] = cls
+                return cls
+            params.append(name)
+            body.append(f"    o.{name} = {name}")
+        else:
+            namespace[f"_d_{name}"] = default
+            params.append(f"{name}=_d_{name}")
+            body.append(f"    o.{name} = {name}")
+    signature = ", ".join(params)  # not keyword-only: CPython fills positional defaults from a tuple, faster
+    source = f"def build_{cls.__name__}({signature}):\n    o = _new(_cls)\n" + "\n".join([*body, "    return o\n"])
+    exec(compile(source, f"<pluginkit builder {cls.__name__}>", "exec"), namespace)
+    fn: Callable[..., T] = namespace[f"build_{cls.__name__}"]
+    _BUILDERS[cls] = fn
+    return fn
+
+
+#: "Argument not given" for generated builders (``None`` is a legitimate value of optional fields).
+_UNSET: Any = object()

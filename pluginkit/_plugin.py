@@ -56,10 +56,26 @@ class PluginRecord:
     #: ``"METHOD /v0/management/path"`` keys from ``management.register``.
     routes: frozenset[str] = frozenset()
     ctx: PluginContext | None = None
+    #: ``(registration, its declared capabilities)``: the flags are read on every plan build and every request's
+    #: executor lookup, and ``declared()`` walks every flag field; keyed by the registration object so that a new
+    #: registration (``plugin.reconfigure``) is never answered from a stale cache.
+    _declared: tuple[t.Registration, frozenset[str]] | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def capabilities(self) -> frozenset[str]:
-        return self.registration.capabilities.declared() if self.registration else frozenset()
+        registration = self.registration
+        if registration is None:
+            return frozenset()
+        cached = self._declared
+        if cached is not None and cached[0] is registration:
+            return cached[1]
+        return self.set_registration(registration)
+
+    def set_registration(self, registration: t.Registration) -> frozenset[str]:
+        """Store a validated registration and compute its declared capabilities once."""
+        declared = registration.capabilities.declared()
+        self.registration, self._declared = registration, (registration, declared)
+        return declared
 
     def snapshot(self) -> PluginInfo:
         metadata = self.registration.metadata if self.registration else t.PluginMetadata()

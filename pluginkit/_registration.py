@@ -67,7 +67,7 @@ def _apply(manager: PluginManager, record: PluginRecord, hook: str) -> None:
         )
     problems += _capability_problems(record, registration.capabilities)
     problems += check_settings(metadata.config_fields, record.settings)
-    record.registration = registration
+    record.set_registration(registration)
     record.problems = [p for p in record.problems if p.startswith("implements hooks the ABI")] + problems
     _collect_registries(manager, record)
 

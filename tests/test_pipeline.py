@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pluginkit import PluginError, PluginManager, PluginState, hookimpl
 from pluginkit import types as t
+from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import HISTORY_CHUNKS, Pipeline, Request, StageError
 from pluginkit.scheduling import Credential
 
@@ -442,3 +443,391 @@ def test_random_requests_never_crash_the_host(fmt: str, model: str, body: bytes,
 
 
 _RANDOM_PIPELINE = build(("every", EveryStage()), ("exec", Executor()))
+
+
+# -- the fast paths: one interceptor, pass-through, plans changing mid-stream, in-flight counting -------------------
+
+
+class NativeChunks:
+    """A native executor streaming ``chunks`` in the client's format; records whether its iterator was closed."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.closed = False
+
+    async def execute(self, request: t.ExecutorRequest) -> t.ExecutorResponse:
+        return t.ExecutorResponse(payload=b"".join(self.chunks))
+
+    async def execute_stream(self, request: t.ExecutorRequest) -> Any:
+        try:
+            for chunk in self.chunks:
+                yield chunk
+        finally:
+            self.closed = True
+
+
+def native_pipeline(chunks: list[bytes], *plugins: tuple[str, object]) -> tuple[Pipeline, NativeChunks]:
+    pipeline = build(*plugins)
+    native = NativeChunks(chunks)
+    pipeline.add_executor("local", native, input_formats=["openai"], output_formats=["openai"])
+    return pipeline, native
+
+
+def stream_all(pipeline: Pipeline, **kwargs: Any) -> tuple[list[bytes], Any]:
+    async def run() -> tuple[list[bytes], Any]:
+        stream = pipeline.stream(request(stream=True, **kwargs))
+        return [chunk async for chunk in stream], stream
+
+    return asyncio.run(run())
+
+
+class Intercept:
+    """One synchronous interceptor: records what it saw, drops ``drop``, upper-cases the rest, vandalises history."""
+
+    def __init__(self, drop: int = -2, fail_at: int = -2) -> None:
+        self.drop, self.fail_at = drop, fail_at
+        self.seen: list[tuple[int, int, int]] = []  # (index, history chunks, history bytes)
+
+    @hookimpl
+    def response_intercept_stream_chunk(self, params: t.StreamChunkInterceptRequest) -> t.StreamChunkInterceptResult:
+        history = params.history_chunks
+        self.seen.append((params.chunk_index, len(history), sum(map(len, history))))
+        history.append(b"garbage")  # a fresh list each call: this must not reach the next call
+        if params.chunk_index == self.fail_at:
+            raise RuntimeError("interceptor bug")
+        if params.chunk_index == self.drop:
+            return t.StreamChunkInterceptResult(drop_chunk=True)
+        return t.StreamChunkInterceptResult(body=params.body.upper())
+
+
+class AsyncIntercept(Intercept):
+    @hookimpl
+    async def response_intercept_stream_chunk(  # type: ignore[override]
+        self, params: t.StreamChunkInterceptRequest
+    ) -> t.StreamChunkInterceptResult:
+        return Intercept.response_intercept_stream_chunk(self, params)
+
+
+def test_one_interceptor_counts_drops_and_bounds_history_by_chunks() -> None:
+    interceptor = Intercept(drop=2)
+    pipeline, _ = native_pipeline([f"c{i};".encode() for i in range(100)], ("icpt", interceptor))
+    chunks, stream = stream_all(pipeline)
+    assert chunks == [f"C{i};".encode() for i in range(100) if i != 2]
+    assert [i for i, _, _ in interceptor.seen] == list(range(-1, 100))
+    lengths = [n for _, n, _ in interceptor.seen]
+    assert lengths[:5] == [0, 0, 1, 2, 2] and max(lengths) == HISTORY_CHUNKS  # the dropped chunk is not history
+    steps = {s.stage: s for s in stream.trace.steps}
+    assert steps["response.intercept_stream_chunk"].decision == "100 chunks, 1 dropped"
+    assert steps["executor.execute_stream"].decision == "native local streamed 100 chunks"
+
+
+def test_history_is_bounded_by_bytes_too() -> None:
+    from pluginkit.pipeline import HISTORY_BYTES
+
+    big = 300 * 1024
+    interceptor = Intercept()
+    pipeline, _ = native_pipeline([bytes([65 + i]) * big for i in range(10)], ("icpt", interceptor))
+    chunks, _ = stream_all(pipeline)
+    assert len(chunks) == 10
+    assert max(b for _, _, b in interceptor.seen) <= HISTORY_BYTES
+    assert [n for _, n, _ in interceptor.seen][-1] == HISTORY_BYTES // big
+
+
+@pytest.mark.parametrize("kind", [Intercept, AsyncIntercept])
+def test_an_interceptor_fused_mid_stream_is_not_called_again(kind: type[Intercept]) -> None:
+    interceptor = kind(fail_at=3)
+    pipeline, _ = native_pipeline([f"c{i};".encode() for i in range(8)], ("icpt", interceptor))
+    chunks, stream = stream_all(pipeline)
+    # chunk 3 keeps its body (a crash is no answer); from then on nobody intercepts
+    assert chunks == [b"C0;", b"C1;", b"C2;", b"c3;", b"c4;", b"c5;", b"c6;", b"c7;"]
+    assert [i for i, _, _ in interceptor.seen] == [-1, 0, 1, 2, 3]
+    assert pipeline.manager.plugin("icpt").state is PluginState.FUSED
+    assert "8 chunks, 0 dropped" in [s.decision for s in stream.trace.steps]
+
+
+@pytest.mark.parametrize("late", [Intercept, AsyncIntercept])
+def test_an_interceptor_registered_mid_stream_joins_it(late: type[Intercept]) -> None:
+    first, second = Intercept(), late()
+    pipeline, _ = native_pipeline([f"c{i};".encode() for i in range(6)], ("first", first))
+
+    async def run() -> list[bytes]:
+        out = []
+        async for chunk in pipeline.stream(request(stream=True)):
+            out.append(chunk)
+            if len(out) == 2:
+                pipeline.manager.register(second, "second")
+        return out
+
+    assert asyncio.run(run()) == [f"C{i};".encode() for i in range(6)]
+    assert [i for i, _, _ in second.seen] == [2, 3, 4, 5]  # every chunk after the registration, in order
+    assert [i for i, _, _ in first.seen] == list(range(-1, 6))
+
+
+def test_pass_through_reads_usage_and_closing_early_closes_the_native_iterator() -> None:
+    usage = b'data: {"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\n'
+    pipeline, native = native_pipeline([b"data: {}\n\n", usage, b"data: [DONE]\n\n"])
+    chunks, stream = stream_all(pipeline)
+    assert len(chunks) == 3 and stream.usage.detail.total_tokens == 7 and stream.usage.ttft_ns > 0
+    assert "native local streamed 3 chunks" in [s.decision for s in stream.trace.steps]
+
+    pipeline, native = native_pipeline([b"a", b"b", b"c", b"d"])
+
+    async def first_two() -> list[bytes]:
+        stream = pipeline.stream(request(stream=True))
+        out = []
+        async for chunk in stream:
+            out.append(chunk)
+            if len(out) == 2:
+                break
+        await stream.aclose()
+        return out
+
+    assert asyncio.run(first_two()) == [b"a", b"b"] and native.closed
+
+
+def test_a_request_counts_in_flight_once_and_is_refused_after_shutdown() -> None:
+    seen: list[int] = []
+
+    class Watch:
+        manager: PluginManager
+
+        @hookimpl
+        def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+            seen.append(self.manager.in_flight)
+            return t.BodyResult()
+
+    watch = Watch()
+    pipeline = build(("watch", watch), ("exec", Executor()))
+    watch.manager = pipeline.manager
+    pipeline.add_translator("openai", "claude", request=lambda b, m, s: b, response=lambda b, m, s: b)
+    assert asyncio.run(pipeline.execute(request())).body == b"<hi>"
+    assert seen == [1] and pipeline.manager.in_flight == 0
+    list(pipeline.stream_sync(request(stream=True)))
+    assert pipeline.manager.in_flight == 0
+    pipeline.manager.shutdown()
+    with pytest.raises(StageError) as refused:
+        asyncio.run(pipeline.execute(request()))
+    # refused where the first plugin would have been called
+    assert refused.value.code == "plugin_unavailable" and refused.value.stage == "request.normalize"
+
+
+def test_executor_and_exclusive_authenticator_follow_plugin_changes() -> None:
+    class Remote(Executor):
+        @hookimpl
+        def executor_identifier(self) -> t.Identifier:
+            return t.Identifier(identifier="remote")
+
+    class Gate:
+        def __init__(self, exclusive: bool) -> None:
+            self.exclusive, self.calls = exclusive, 0
+
+        @hookimpl
+        def plugin_register(self) -> t.Registration:
+            return t.Registration(
+                metadata=t.PluginMetadata(name="gate", version="1"),
+                capabilities=t.Capabilities(
+                    frontend_auth_provider=True, frontend_auth_provider_exclusive=self.exclusive
+                ),
+            )
+
+        @hookimpl
+        def frontend_auth_authenticate(self, params: t.FrontendAuthRequest) -> t.FrontendAuthResult:
+            self.calls += 1
+            return t.FrontendAuthResult(authenticated=True, principal=f"gate{int(self.exclusive)}")
+
+    pipeline = build(("exec", Executor()))
+    pipeline.add_translator("openai", "claude", request=lambda b, m, s: b, response=lambda b, m, s: b)
+    assert asyncio.run(pipeline.execute(request())).provider == "local"
+    with pytest.raises(PluginKitError) as missing:
+        pipeline.executor_for("remote")
+    assert missing.value.code == "executor_not_found"
+    pipeline.manager.register(Remote(), "remote")
+    assert pipeline.executor_for("remote").plugin == "remote"
+
+    open_gate, exclusive = Gate(False), Gate(True)
+    pipeline.manager.register(open_gate, "a-open", priority=5)
+    assert asyncio.run(pipeline.execute(request())).trace.steps[0].plugins == ("a-open",)
+    pipeline.manager.register(exclusive, "z-exclusive")
+    response = asyncio.run(pipeline.execute(request()))
+    assert response.trace.steps[0].plugins == ("z-exclusive",) and "gate1" in response.trace.steps[0].decision
+    assert open_gate.calls == 1 and exclusive.calls == 1
+
+
+def test_normalize_gets_fresh_params_after_the_translator_changed_its_own() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    class Messy:
+        @hookimpl
+        def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+            params.model, params.from_format, params.to_format = "mangled", "x", "y"
+            return t.BodyResult(body=b"translated")
+
+        @hookimpl
+        def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+            seen.append((params.model, params.from_format, params.to_format))
+            return t.BodyResult(body=params.body + b"+n")
+
+    pipeline = build(("messy", Messy()), ("exec", Executor()))
+    pipeline.add_translator("openai", "claude", response=lambda b, m, s: b)  # the request side stays the plugin's
+    response = asyncio.run(pipeline.execute(request()))
+    assert seen == [("m", "openai", "claude")]
+    assert response.body.startswith(b"<translated+n>")
+
+
+def test_builders_build_what_the_classes_build() -> None:
+    import attrs
+
+    from pluginkit._payload import builder, is_payload
+
+    classes = [getattr(t, name) for name in dir(t) if is_payload(getattr(t, name))]
+    assert len(classes) > 40
+    for cls in classes:
+        build_ = builder(cls)
+        first, second = build_(), build_()
+        assert first == cls() and type(first) is cls
+        for field in attrs.fields(cls):  # factories run per object: nothing shared between two objects
+            value = getattr(first, field.name)
+            if isinstance(value, list | dict) or attrs.has(type(value)):
+                assert value is not getattr(second, field.name), (cls.__name__, field.name)
+    record = builder(t.UsageRecord)(model="m", latency_ns=5)
+    assert record == t.UsageRecord(model="m", latency_ns=5)
+
+
+MOSTLY_NOT = st.sampled_from([False, False, False, True])  # most credentials usable: decisions, not errors
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    creds=st.lists(
+        st.tuples(st.sampled_from(["local", "LOCAL", "local", "remote"]), st.integers(0, 2), MOSTLY_NOT, MOSTLY_NOT),
+        min_size=1,
+        max_size=4,
+    ),
+    strategy=st.sampled_from(["round-robin", "fill-first"]),
+    plugin=st.booleans(),
+    answers=st.lists(
+        st.one_of(
+            st.none(),
+            st.builds(
+                t.SchedulerPickResult,
+                auth_id=st.sampled_from(["", "c0", "c2", "nope"]),
+                delegate_builtin=st.sampled_from(["", "fill-first", "round-robin", "bad"]),
+                handled=st.booleans(),
+            ),
+        ),
+        min_size=4,
+        max_size=4,
+    ),
+    cooling=st.lists(st.integers(0, 3), max_size=1),
+    tried=st.frozensets(st.sampled_from(["c0", "c1"]), max_size=1),
+)
+def test_the_scheduler_fast_path_decides_as_the_general_one(
+    creds: list[tuple[str, int, bool, bool]],
+    strategy: str,
+    plugin: bool,
+    answers: list[t.SchedulerPickResult | None],
+    cooling: list[int],
+    tried: frozenset[str],
+) -> None:
+    from pluginkit.scheduling import Scheduler
+    from pluginkit.scheduling._state import now
+
+    class Sched:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        @hookimpl
+        def scheduler_pick(self, params: t.SchedulerPickRequest) -> t.SchedulerPickResult | None:
+            if params.candidates:
+                params.candidates[0].attributes["mutated"] = "yes"
+            self.calls += 1
+            return answers[(self.calls - 1) // 2]  # the general and the fast scheduler ask in turn
+
+    manager = PluginManager(entry_points=False, environ={})
+    if plugin:
+        manager.register(Sched(), "sched")
+    credentials = [
+        Credential(f"c{i}", provider, priority=priority, disabled=disabled, attributes={"region": "eu"},
+                   models=frozenset({"other"}) if other_model else None)
+        for i, (provider, priority, disabled, other_model) in enumerate(creds)
+    ]
+    general = Scheduler(manager, credentials, strategy=strategy)
+    fast = Scheduler(manager, credentials, strategy=strategy)
+
+    async def cool(scheduler: Scheduler) -> None:
+        for index in cooling:
+            await scheduler.state.cool_down(f"c{index}", "m", now() + 60)
+
+    asyncio.run(cool(general))
+    asyncio.run(cool(fast))
+
+    def outcome(run: Any) -> Any:
+        try:
+            pick = run()
+        except PluginKitError as exc:
+            return "error", exc.code, exc.message.split(";")[0]
+        return pick.credential.id, pick.plugin, pick.decision
+
+    kwargs: dict[str, Any] = {
+        "provider": "local", "providers": ["local"], "model": "m", "stream": False, "headers": {"A": ["1"]},
+        "metadata": {}, "tried": tried,
+    }
+    for _ in range(4):  # round-robin cursors advance alike; the plugin's answer changes each time
+        slow = outcome(lambda: asyncio.run(general.pick(**kwargs)))
+        quick = outcome(lambda: fast.pick_now(**kwargs))
+        assert slow == quick
+    assert all(c.attributes == {"region": "eu"} for c in credentials)  # the plugin only ever saw copies
+    manager.shutdown()
+
+
+def test_the_scheduler_awaits_when_it_must() -> None:
+    from pluginkit.scheduling import MemoryState
+
+    class SlowState(MemoryState):  # a subclass may do I/O in its async methods: never called synchronously
+        calls = 0
+
+        async def next_cursor(self, key: str) -> int:
+            SlowState.calls += 1
+            await asyncio.sleep(0)
+            return await super().next_cursor(key)
+
+    class AsyncSched:
+        @hookimpl
+        async def scheduler_pick(self, params: t.SchedulerPickRequest) -> t.SchedulerPickResult:
+            await asyncio.sleep(0)
+            return t.SchedulerPickResult(delegate_builtin="round-robin", handled=True)
+
+    kwargs: dict[str, Any] = {
+        "provider": "local", "providers": ["local"], "model": "m", "stream": False, "headers": {}, "metadata": {},
+        "tried": frozenset(),
+    }
+    pipeline = build(("exec", Executor()), state=SlowState())
+    pipeline.add_translator("openai", "claude", request=lambda b, m, s: b, response=lambda b, m, s: b)
+    assert pipeline.scheduler.pick_now(**kwargs) is None
+    assert [asyncio.run(pipeline.execute(request())).credential for _ in range(3)] == ["auth-1", "auth-2", "auth-1"]
+    assert SlowState.calls == 3
+
+    pipeline = build(("sched", AsyncSched()), ("exec", Executor()))
+    pipeline.add_translator("openai", "claude", request=lambda b, m, s: b, response=lambda b, m, s: b)
+    assert pipeline.scheduler.pick_now(**kwargs) is None
+    response = asyncio.run(pipeline.execute(request()))
+    assert "'sched' delegated; picked 'auth-1' via round-robin delegate" in response.trace.steps[0].decision
+
+
+def test_one_interceptor_answering_none_or_wire_dicts() -> None:
+    class Loose:
+        @hookimpl
+        def response_intercept_stream_chunk(self, params: t.StreamChunkInterceptRequest) -> Any:
+            if params.chunk_index == 1:
+                return {"DropChunk": True}  # wire JSON is read as the typed result
+            if params.chunk_index == 2:
+                return {"Body": "WA=="}  # base64 of b"X"
+            if params.chunk_index == 3:
+                return 42  # garbage: a plugin bug, fused
+            return None  # no change
+
+    pipeline, _ = native_pipeline([b"a", b"b", b"c", b"d", b"e"], ("loose", Loose()))
+    chunks, stream = stream_all(pipeline)
+    assert chunks == [b"a", b"X", b"d", b"e"]
+    assert pipeline.manager.plugin("loose").state is PluginState.FUSED
+    assert "5 chunks, 1 dropped" in [s.decision for s in stream.trace.steps]

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluginkit import PluginError, PluginKitError, PluginManager, hookimpl
+from pluginkit import PluginError, PluginKitError, PluginManager, abi, hookimpl
 from pluginkit import types as t
 from pluginkit._dispatch import _drive_async, _generic_sync
 from pluginkit._fastrules import SYNC_RULES
@@ -19,6 +19,9 @@ METHODS = [
     "request.intercept_before",
     "response.intercept_stream_chunk",
     "scheduler.pick",
+    "frontend_auth.authenticate",
+    "usage.handle",
+    "model.static",
 ]
 NO_FUSE = {"pluginkit": {"fuse": dict.fromkeys(METHODS, False)}}
 
@@ -55,6 +58,12 @@ class Scripted:
             return t.InterceptResult(body=body, headers=headers, clear_headers=clear)
         if result_type is t.StreamChunkInterceptResult:
             return t.StreamChunkInterceptResult(body=body, headers=headers, clear_headers=clear, drop_chunk=flag)
+        if result_type is t.FrontendAuthResult:
+            return t.FrontendAuthResult(authenticated=flag, principal=body.hex(), metadata={k: "v" for k in headers})
+        if result_type is t.Empty:
+            return t.Empty()
+        if result_type is t.ModelSet:
+            return t.ModelSet(provider=body.hex(), models=[t.ModelInfo(id=k) for k in clear])
         return t.SchedulerPickResult(auth_id=body.hex(), handled=flag)
 
     @hookimpl
@@ -77,6 +86,18 @@ class Scripted:
     def scheduler_pick(self) -> Any:
         return self._answer(t.SchedulerPickResult)
 
+    @hookimpl
+    def frontend_auth_authenticate(self) -> Any:
+        return self._answer(t.FrontendAuthResult)
+
+    @hookimpl
+    def usage_handle(self) -> Any:
+        return self._answer(t.Empty)
+
+    @hookimpl
+    def model_static(self) -> Any:
+        return self._answer(t.ModelSet)
+
 
 def outcome(run: Any) -> tuple[str, Any]:
     try:
@@ -95,6 +116,12 @@ def test_fast_and_generator_rules_agree(method: str, scripts: list[tuple[Any, ..
     assert plan.runner is SYNC_RULES[plan.method.combine]
     if method == "scheduler.pick":
         params = t.SchedulerPickRequest(candidates=[t.SchedulerCandidate(id="a")])
+    elif method == "frontend_auth.authenticate":
+        params = t.FrontendAuthRequest(headers={"A": ["1"]}, body=b"in")
+    elif method == "usage.handle":
+        params = t.UsageRecord(model="m", response_headers={"A": ["1"]})
+    elif method == "model.static":
+        params = t.ModelStaticRequest(plugin=t.PluginMetadata(name="x"))
     elif method.endswith("before"):
         params = plan.method.params(body=b"in", headers={"A": ["1"]})
     else:
@@ -105,5 +132,25 @@ def test_fast_and_generator_rules_agree(method: str, scripts: list[tuple[Any, ..
     slow = outcome(lambda: _generic_sync(plan, params, manager, slow_notes))
     asynchronous = outcome(lambda: asyncio.run(_drive_async(plan, params, manager)))
     assert fast == slow == asynchronous
+    assert fast_notes == slow_notes
+    manager.shutdown()
+
+
+@settings(max_examples=100, deadline=None)
+@given(method=st.sampled_from(METHODS), scripts=st.lists(behaviour, min_size=1, max_size=3), pick=st.integers(0, 2))
+def test_pinned_plans_agree_too(method: str, scripts: list[tuple[Any, ...]], pick: int) -> None:
+    """``call_plugin``'s plans (one plugin answers, whatever the rule) take the single-owner twin's shortcut."""
+    manager = PluginManager(NO_FUSE, entry_points=False, environ={})
+    for index, script in enumerate(scripts):
+        manager.register(Scripted(script), f"p{index}", priority=-index)
+    plugin_id = f"p{min(pick, len(scripts) - 1)}"
+    plan = manager._plan(method, plugin_id)
+    assert plan.pinned and plan.runner is SYNC_RULES[abi.Combine.SINGLE_OWNER]
+    params = plan.method.params()
+    fast_notes: list[tuple[str, str]] = []
+    slow_notes: list[tuple[str, str]] = []
+    fast = outcome(lambda: plan.runner(plan, params, manager, fast_notes))
+    slow = outcome(lambda: _generic_sync(plan, params, manager, slow_notes))
+    assert fast == slow
     assert fast_notes == slow_notes
     manager.shutdown()

@@ -1,20 +1,28 @@
-"""What goes into and comes out of the pipeline, and the trace every response carries."""
+"""What goes into and comes out of the pipeline, the trace every response carries, and the snapshot of the stages'
+plans that requests run with."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from pluginkit import types as t
+from pluginkit._dispatch import Plan
+from pluginkit._plugin import PluginState
+from pluginkit.pipeline._formats import normalize_formats
 
-__all__ = ["NativeExecutor", "Request", "Response", "Trace", "TraceStep", "Translate"]
+if TYPE_CHECKING:
+    from pluginkit._manager import PluginManager
+
+__all__ = ["ExecutorChoice", "NativeExecutor", "Request", "Response", "Stages", "Trace", "TraceStep", "Translate"]
 
 #: A native translator: (body, model, stream) → body in the target format.
 Translate = Callable[[bytes, str, bool], bytes]
+_perf_ns = time.perf_counter_ns
 
 
 @attrs.define
@@ -51,20 +59,30 @@ class TraceStep:
 
 class Trace:
     """The stages a request went through, recorded as raw tuples (cheap) and shaped into :class:`TraceStep`
-    objects only when read."""
+    objects only when read: most traces are never read, so the plugins' notes are kept as the dispatcher wrote
+    them and turned into ``"plugin (outcome)"`` strings by :attr:`steps`."""
 
     __slots__ = ("_raw",)
 
     def __init__(self) -> None:
-        self._raw: list[tuple[str, tuple[str, ...], int, str]] = []
+        self._raw: list[tuple[str, list[tuple[str, str]] | None, int, str]] = []
 
     def add(self, stage: str, started_ns: int, decision: str = "", notes: list[tuple[str, str]] | None = None) -> None:
-        plugins = tuple(f"{plugin} ({outcome})" if outcome != "answered" else plugin for plugin, outcome in notes or ())
-        self._raw.append((stage, plugins, time.perf_counter_ns() - started_ns, decision))
+        """Record ``stage`` (started at ``started_ns``); ``notes`` must not change afterwards (callers hand over a
+        list they no longer write to)."""
+        self._raw.append((stage, notes, _perf_ns() - started_ns, decision))
 
     @property
     def steps(self) -> list[TraceStep]:
-        return [TraceStep(stage, plugins, ns / 1e9, decision) for stage, plugins, ns, decision in self._raw]
+        return [
+            TraceStep(
+                stage,
+                tuple(f"{plugin} ({outcome})" if outcome != "answered" else plugin for plugin, outcome in notes or ()),
+                ns / 1e9,
+                decision,
+            )
+            for stage, notes, ns, decision in self._raw
+        ]
 
     def table(self) -> str:
         """The trace as a readable table, one row per stage under its ABI method name."""
@@ -101,3 +119,76 @@ class NativeExecutor(Protocol):
     async def execute(self, request: t.ExecutorRequest) -> t.ExecutorResponse: ...
 
     def execute_stream(self, request: t.ExecutorRequest) -> AsyncIterator[bytes]: ...
+
+
+@attrs.frozen
+class ExecutorChoice:
+    """Who executes for a provider, and the formats it reads and writes."""
+
+    provider: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    native: NativeExecutor | None = None
+    plugin: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"native {self.provider}" if self.native is not None else self.plugin
+
+
+class Stages:
+    """The plan of every stage for one version of the manager's plan table, and what is derived from the plugins.
+
+    The manager replaces ``_plans`` with a new dict on every register, load, fuse and reconfigure, so ``token is
+    manager._plans`` tells whether this is current: one identity test per request instead of a dozen lookups, a
+    scan of every plugin for exclusive authenticators and another for the provider's executor.
+    """
+
+    __slots__ = (
+        "after", "auth", "before", "chunk", "exclusive", "executors", "first", "normalize", "normalize_after",
+        "normalize_before", "pinned", "response_translate", "thinking", "token", "translate",
+    )
+
+    def __init__(self, manager: PluginManager) -> None:
+        self.token = manager._plans
+
+        def plan(name: str) -> Plan:
+            return manager._plans.get(name) or manager._plan(name)
+
+        self.auth, self.before = plan("frontend_auth.authenticate"), plan("request.intercept_before")
+        self.translate, self.normalize = plan("request.translate"), plan("request.normalize")
+        self.thinking = plan("thinking.apply")
+        self.normalize_before = plan("response.normalize_before")
+        self.normalize_after = plan("response.normalize_after")
+        self.response_translate, self.after = plan("response.translate"), plan("response.intercept_after")
+        self.chunk = plan("response.intercept_stream_chunk")
+        #: The first stage of a whole request that calls a plugin (where a shutting-down manager refuses), if any.
+        self.first = next((name for name in REQUEST_STAGES if plan(name).impls), None)
+        with manager._lock:
+            records = sorted(manager._records.values(), key=lambda r: (-r.priority, r.id))  # plugins() order
+        active = [r for r in records if r.state is PluginState.ACTIVE]
+        #: The first active plugin declaring ``frontend_auth_provider_exclusive``: only it authenticates.
+        self.exclusive = next((r.id for r in active if "frontend_auth_provider_exclusive" in r.capabilities), None)
+        #: Provider → the first active executor plugin identifying as it (``inputs`` empty: it declares no formats).
+        self.executors: dict[str, ExecutorChoice] = {}
+        for record in active:
+            provider = record.identifiers.get("executor")
+            if provider is None or provider in self.executors or record.registration is None:
+                continue
+            if "executor" in record.capabilities:
+                caps = record.registration.capabilities
+                inputs, outputs = normalize_formats(caps.executor_input_formats), normalize_formats(
+                    caps.executor_output_formats
+                )
+                formats = (tuple(inputs), tuple(outputs)) if inputs and outputs else ((), ())
+                self.executors[provider] = ExecutorChoice(provider, *formats, plugin=record.id)
+        #: ``(method, plugin)`` → the plan calling only that plugin (exclusive authenticator, plugin executors).
+        self.pinned: dict[tuple[str, str], Plan] = {}
+
+
+#: The stages of a whole request, in order.
+REQUEST_STAGES = (
+    "frontend_auth.authenticate", "request.intercept_before", "scheduler.pick", "request.translate",
+    "request.normalize", "thinking.apply", "executor.execute", "response.normalize_before", "response.translate",
+    "response.normalize_after", "response.intercept_after",
+)

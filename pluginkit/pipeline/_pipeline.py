@@ -6,8 +6,14 @@
 ``response.normalize_after`` → ``response.intercept_after`` (streams: ``response.intercept_stream_chunk``) →
 ``usage.handle``.
 
-A stage nobody implements costs one dictionary lookup. A stage's failure fails the request with that error, its
+A stage nobody implements costs one attribute test. A stage's failure fails the request with that error, its
 message prefixed with the stage's ABI name; retryable executor failures move to the next credential.
+
+What keeps a request cheap (with no-op plugins the framework, not the plugins, is the cost): the stages' plans come
+from a :class:`~pluginkit.pipeline._model.Stages` snapshot rebuilt only when the manager replaces its plan table; a
+request is counted in flight once, not per stage; a plan whose hookimpls are all plain functions runs inline,
+without a coroutine; params objects are built by generated constructors (:func:`pluginkit._payload.builder`), and
+only for stages that have plugins; the scheduler picks without awaiting when its state is in memory.
 """
 
 from __future__ import annotations
@@ -15,25 +21,44 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import attrs
 
 from pluginkit import types as t
 from pluginkit._context import current_request_id
-from pluginkit._dispatch import merge_headers
+from pluginkit._dispatch import Plan, merge_headers, run_async
 from pluginkit._manager import PluginManager
-from pluginkit._plugin import PluginState
+from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline._formats import normalize_formats, usage_from_body
-from pluginkit.pipeline._model import NativeExecutor, Request, Response, Trace, Translate
-from pluginkit.pipeline._stream import ChunkProcessor, StreamResponse
+from pluginkit.pipeline._model import ExecutorChoice, NativeExecutor, Request, Response, Stages, Trace, Translate
+from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
 from pluginkit.scheduling import Credential, Pick, Scheduler, SchedulerState
 
-__all__ = ["Pipeline", "StageError"]
+__all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 
 perf_ns = time.perf_counter_ns
+Notes = list[tuple[str, str]]
+_NO_TRIES: frozenset[str] = frozenset()
+_auth_request = builder(t.FrontendAuthRequest)
+_intercept_request = builder(t.RequestInterceptRequest)
+_translate_request = builder(t.RequestTranslateRequest)
+_thinking_request = builder(t.ThinkingApplyRequest)
+_model_info = builder(t.ModelInfo)
+_executor_request = builder(t.ExecutorRequest)
+_response_request = builder(t.ResponseTranslateRequest)
+_response_intercept = builder(t.ResponseInterceptRequest)
+_usage_record = builder(t.UsageRecord)
+_response = builder(Response)
+
+
+def _response_params(
+    request: Request, ereq: t.ExecutorRequest, out_format: str, body: bytes
+) -> t.ResponseTranslateRequest:
+    """Params of the whole-body response stages."""
+    return _response_request(
+        from_format=out_format, to_format=request.format, model=ereq.model, stream=False,
+        original_request=request.body, translated_request=ereq.payload, body=body,
+    )
 
 
 class StageError(PluginKitError):
@@ -46,21 +71,6 @@ class StageError(PluginKitError):
         )
         self.stage = stage
         self.trace = trace
-
-
-@attrs.frozen
-class ExecutorChoice:
-    """Who executes for a provider, and the formats it reads and writes."""
-
-    provider: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-    native: NativeExecutor | None = None
-    plugin: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"native {self.provider}" if self.native is not None else self.plugin
 
 
 class Pipeline:
@@ -90,6 +100,7 @@ class Pipeline:
         self.usage = UsageQueue(manager, maxsize=usage_queue_size)
         self._translators: dict[tuple[str, str], tuple[Translate | None, Translate | None]] = {}
         self._executors: dict[str, ExecutorChoice] = {}
+        self._snapshot: Stages | None = None
 
     # -- host registration ----------------------------------------------------------------------------------
     def add_translator(
@@ -120,28 +131,57 @@ class Pipeline:
         return providers
 
     def executor_for(self, provider: str) -> ExecutorChoice:
+        return self._executor(self._stages(), provider)
+
+    def _executor(self, stages: Stages, provider: str) -> ExecutorChoice:
         native = self._executors.get(provider)
         if native is not None:
             return native
-        for info in self.manager.plugins():
-            if info.state is not PluginState.ACTIVE or "executor" not in info.capabilities:
-                continue
-            record = self.manager._records[info.id]
-            if record.identifiers.get("executor") != provider or record.registration is None:
-                continue
-            caps = record.registration.capabilities
-            inputs, outputs = (
-                normalize_formats(caps.executor_input_formats),
-                normalize_formats(caps.executor_output_formats),
-            )
-            if not inputs or not outputs:
-                raise PluginKitError("executor_not_found", f"plugin {info.id!r} declares no executor formats")
-            return ExecutorChoice(provider, tuple(inputs), tuple(outputs), plugin=info.id)
-        raise PluginKitError("executor_not_found", f"no executor serves provider {provider!r}")
+        choice = stages.executors.get(provider)
+        if choice is None:
+            raise PluginKitError("executor_not_found", f"no executor serves provider {provider!r}")
+        if not choice.inputs:
+            raise PluginKitError("executor_not_found", f"plugin {choice.plugin!r} declares no executor formats")
+        return choice
 
-    def _has(self, method: str) -> bool:
-        plan = self.manager._plans.get(method) or self.manager._plan(method)
-        return bool(plan.impls)
+    def _stages(self) -> Stages:
+        """The current :class:`Stages` (rebuilt when the manager's plan table changed)."""
+        stages = self._snapshot
+        manager = self.manager
+        if stages is not None and stages.token is manager._plans:
+            return stages
+        for _ in range(5):  # building may add plans (a new table): retry until one build saw a single table
+            stages = Stages(manager)
+            if stages.token is manager._plans:
+                self._snapshot = stages
+                return stages
+        return Stages(manager)  # the table keeps changing under us (plugins registering): use it uncached
+
+    def _pinned(self, stages: Stages, method: str, plugin_id: str) -> Plan:
+        """``method`` on ``plugin_id`` only (``call_plugin``'s plan); raises ``not_found`` as it does."""
+        plan = stages.pinned.get((method, plugin_id))
+        if plan is None:
+            plan = stages.pinned[(method, plugin_id)] = self.manager._plan(method, plugin_id)
+        return plan
+
+    def _begin(self, trace: Trace) -> tuple[Stages, bool]:
+        """The stages for a request, counted in flight once if it calls any plugin (refused while the manager
+        shuts down, as a call would be, in the first stage that has plugins)."""
+        stages = self._stages()
+        if stages.first is None:
+            return stages, False
+        manager = self.manager
+        try:
+            manager._begin(stages.first)
+        except PluginKitError as exc:
+            raise StageError(stages.first, exc, trace) from None
+        if stages.token is not manager._plans:  # the first call of an unloaded manager loads it (a new table)
+            try:
+                stages = self._stages()
+            except BaseException:
+                manager._end()
+                raise
+        return stages, True
 
     # -- whole responses ----------------------------------------------------------------------------------------
     async def execute(self, request: Request) -> Response:
@@ -149,64 +189,70 @@ class Pipeline:
         trace = Trace()
         started = perf_ns()
         token = current_request_id.set(request.request_id)
-        usage = t.UsageRecord(model=request.model, requested_at=datetime.now(UTC), source=request.format)
+        usage = _usage_record(model=request.model, requested_at=datetime.now(UTC), source=request.format)
+        manager = self.manager
+        notes: Notes  # every stage's notes list is new ([], not list[...](): a generic alias costs ~10x)
+        counted = False
         try:
-            headers, body = await self._front(request, trace)
+            stages, counted = self._begin(trace)
+            headers, body = await self._front(request, trace, stages)
             pick, choice, ereq, out_format = None, None, None, ""
             answer: t.ExecutorResponse | None = None
             tried: set[str] = set()
             while answer is None:
-                pick, choice, ereq, out_format = await self._prepare(request, headers, body, trace, tried)
+                pick, choice, ereq, out_format = await self._prepare(request, headers, body, trace, tried, stages)
                 stage_started = perf_ns()
                 try:
-                    answer = await self._execute(choice, ereq)
+                    if choice.native is not None:
+                        answer = await choice.native.execute(ereq)
+                    else:
+                        plan = self._pinned(stages, "executor.execute", choice.plugin)
+                        inline = plan.inline
+                        answer = plan.runner(plan, ereq, manager, None) if inline else await run_async(
+                            plan, ereq, manager
+                        )
                 except PluginKitError as exc:
                     trace.add("executor.execute", stage_started, f"{choice.name} failed: {exc.code}", None)
                     if not await self._may_retry(exc, pick, request, tried):
                         raise StageError("executor.execute", exc, trace) from None
                     continue
-                trace.add(
-                    "executor.execute",
-                    stage_started,
-                    f"{choice.name} answered {len(answer.payload)} bytes",
-                    [(choice.name, "answered")],
-                )
+                assert answer is not None
+                name = choice.name
+                decision = f"{name} answered {len(answer.payload)} bytes"
+                trace.add("executor.execute", stage_started, decision, [(name, "answered")])
             assert pick is not None and choice is not None and ereq is not None
-            usage_from_body(answer.payload, usage.detail)
-            body_out = await self._response_body(request, ereq, answer.payload, out_format, trace)
-            result_headers = {k: list(v) for k, v in answer.headers.items()}
-            if self._has("response.intercept_after"):
-                stage_started, notes = perf_ns(), list[tuple[str, str]]()
+            if answer.payload.find(b'"usage"') >= 0:  # nothing to read otherwise (the reader looks for it too)
+                usage_from_body(answer.payload, usage.detail)
+            body_out = await self._response_body(request, ereq, answer.payload, out_format, trace, stages)
+            result_headers = {k: list(v) for k, v in answer.headers.items()} if answer.headers else {}
+            plan = stages.after
+            if plan.impls:
+                stage_started, notes = perf_ns(), []
+                params = _response_intercept(
+                    source_format=request.format, model=ereq.model, requested_model=request.model, stream=False,
+                    request_headers=headers, response_headers=result_headers, original_request=request.body,
+                    request_body=body, body=body_out, status_code=200, metadata=dict(request.metadata),
+                )
                 try:
-                    intercepted = await self.manager.acall(
-                        "response.intercept_after",
-                        t.ResponseInterceptRequest(
-                            source_format=request.format,
-                            model=ereq.model,
-                            requested_model=request.model,
-                            stream=False,
-                            request_headers=headers,
-                            response_headers=result_headers,
-                            original_request=request.body,
-                            request_body=body,
-                            body=body_out,
-                            status_code=200,
-                            metadata=dict(request.metadata),
-                        ),
-                        notes=notes,
+                    inline = plan.inline
+                    intercepted = plan.runner(plan, params, manager, notes) if inline else await run_async(
+                        plan, params, manager, notes
                     )
                 except PluginKitError as exc:
                     raise StageError("response.intercept_after", exc, trace) from None
                 trace.add("response.intercept_after", stage_started, "", notes)
-                result_headers = merge_headers(result_headers, intercepted.clear_headers, intercepted.headers)
+                if intercepted.clear_headers or intercepted.headers:
+                    result_headers = merge_headers(result_headers, intercepted.clear_headers, intercepted.headers)
                 body_out = intercepted.body
             self._finish_usage(usage, pick, choice, started, None, trace)
-            return Response(200, result_headers, body_out, trace, usage, pick.credential.id, choice.provider)
+            return _response(200, result_headers, body_out, trace, usage, pick.credential.id, choice.provider)
         except StageError as exc:
             usage.failed, usage.failure = True, t.UsageFailure(status_code=exc.http_status, body=exc.message.encode())
             self._finish_usage(usage, None, None, started, None, trace)
             raise
         finally:
+            if counted:
+                manager._end()
             current_request_id.reset(token)
 
     # -- streams ------------------------------------------------------------------------------------------------
@@ -215,168 +261,55 @@ class Pipeline:
         ``aclose()``, task cancellation) cancels the executor and releases the stream."""
         return StreamResponse(self, request)
 
-    async def _stream_chunks(self, response: StreamResponse) -> AsyncGenerator[bytes, None]:
-        request, trace = response.request, response.trace
-        started = perf_ns()
-        # A generator may be resumed from different tasks (the sync facade does): restore by value, not by token.
-        previous = current_request_id.get()
-        current_request_id.set(request.request_id)
-        usage = response.usage
-        try:
-            headers, body = await self._front(request, trace)
-            tried: set[str] = set()
-            while True:
-                pick, choice, ereq, out_format = await self._prepare(request, headers, body, trace, tried)
-                stage_started = perf_ns()
-                source = self._execute_stream(choice, ereq)
-                try:
-                    first = await anext(source)
-                except StopAsyncIteration:
-                    first = None
-                except PluginKitError as exc:
-                    trace.add("executor.execute_stream", stage_started, f"{choice.name} failed: {exc.code}", None)
-                    if not await self._may_retry(exc, pick, request, tried):
-                        raise StageError("executor.execute_stream", exc, trace) from None
-                    continue
-                break
-            processor = ChunkProcessor(self, request, ereq, out_format, headers, body, trace, usage)
-            response.headers = await processor.header_call()
-            response.credential, response.provider = pick.credential.id, choice.provider
-            count = 0
-            try:
-                chunk = first
-                while chunk is not None:
-                    out = await processor.process(chunk)
-                    if out is not None:
-                        if count == 0:
-                            usage.ttft_ns = perf_ns() - started
-                        count += 1
-                        yield out
-                    try:
-                        chunk = await anext(source)
-                    except StopAsyncIteration:
-                        chunk = None
-            except PluginKitError as exc:
-                raise StageError("executor.execute_stream", exc, trace) from None
-            finally:
-                await source.aclose()
-            trace.add(
-                "executor.execute_stream",
-                stage_started,
-                f"{choice.name} streamed {processor.index} chunks",
-                [(choice.name, "answered")],
-            )
-            if processor.translate_notes is not None:
-                trace.add(
-                    "response.translate",
-                    stage_started,
-                    f"{out_format} → {request.format}, per chunk",
-                    processor.translate_notes,
-                )
-            if processor.intercepting:
-                trace.add(
-                    "response.intercept_stream_chunk",
-                    stage_started,
-                    f"{processor.index} chunks, {processor.dropped} dropped",
-                    processor.notes,
-                )
-            self._finish_usage(usage, pick, choice, started, usage.ttft_ns or None, trace)
-        except StageError as exc:
-            usage.failed, usage.failure = True, t.UsageFailure(status_code=exc.http_status, body=exc.message.encode())
-            self._finish_usage(usage, None, None, started, None, trace)
-            raise
-        finally:
-            current_request_id.set(previous)
-
-    async def _execute_stream(self, choice: ExecutorChoice, ereq: t.ExecutorRequest) -> AsyncGenerator[bytes, None]:
-        if choice.native is not None:
-            async for chunk in choice.native.execute_stream(ereq):
-                yield chunk
-            return
-        host = self.manager.host
-        stream = host.open_stream()
-        ereq.stream_id = stream.id
-        import asyncio
-
-        call = asyncio.ensure_future(self.manager.acall_plugin(choice.plugin, "executor.execute_stream", ereq))
-
-        def finished(task: asyncio.Future[t.ExecutorStreamResult]) -> None:
-            if task.cancelled():
-                stream.cancel()
-                return
-            error = task.exception()
-            if error is not None:
-                code = getattr(error, "code", "plugin_error")
-                stream.close(f"{code}:{getattr(error, 'message', str(error))}")
-                return
-            for chunk in task.result().chunks:  # inline chunks are the whole stream
-                try:
-                    stream.emit(chunk.payload, chunk.err)
-                except PluginKitError:
-                    break
-            stream.close()
-
-        call.add_done_callback(finished)
-        try:
-            async for piece in stream:
-                if piece.err:
-                    code, _, message = piece.err.partition(":")
-                    if not call.done():  # a plugin that closed with an error may be about to raise the real one
-                        await asyncio.wait({call}, timeout=1.0)
-                    if call.done() and not call.cancelled() and call.exception() is not None:
-                        error = call.exception()
-                        raise error if isinstance(error, PluginKitError) else PluginKitError("plugin_error", piece.err)
-                    raise PluginKitError("upstream_error" if not message else code, message or piece.err)
-                yield piece.payload
-        finally:
-            if not call.done():
-                call.cancel()
-            stream.cancel()
-            host.release_stream(stream)
+    def _stream_chunks(self, response: StreamResponse) -> AsyncGenerator[bytes, None]:
+        return stream_chunks(self, response)
 
     # -- shared stages ------------------------------------------------------------------------------------------
-    async def _front(self, request: Request, trace: Trace) -> tuple[dict[str, list[str]], bytes]:
+    async def _front(self, request: Request, trace: Trace, stages: Stages) -> tuple[dict[str, list[str]], bytes]:
         """``frontend_auth.authenticate`` and ``request.intercept_before``."""
-        headers, body = {k: list(v) for k, v in request.headers.items()}, request.body
+        notes: Notes
+        headers, body = {k: list(v) for k, v in request.headers.items()} if request.headers else {}, request.body
+        manager = self.manager
         stage = "frontend_auth.authenticate"
         try:
-            if self._has(stage):
-                stage_started, notes = perf_ns(), list[tuple[str, str]]()
-                auth_params = t.FrontendAuthRequest(
+            plan = stages.auth
+            if plan.impls:
+                stage_started, notes = perf_ns(), []
+                auth_params = _auth_request(
                     method=request.method, path=request.path, headers=headers, query=request.query, body=body
                 )
-                exclusive = [
-                    p
-                    for p in self.manager.plugins()
-                    if p.state is PluginState.ACTIVE and "frontend_auth_provider_exclusive" in p.capabilities
-                ]
-                if exclusive:
-                    result = await self.manager.acall_plugin(exclusive[0].id, "frontend_auth.authenticate", auth_params)
-                    notes.append((exclusive[0].id, "answered" if result.authenticated else "empty"))
+                exclusive = stages.exclusive
+                if exclusive is not None:
+                    plan = self._pinned(stages, stage, exclusive)
+                    inline = plan.inline
+                    result = plan.runner(plan, auth_params, manager, None) if inline else await run_async(
+                        plan, auth_params, manager
+                    )
+                    notes.append((exclusive, "answered" if result.authenticated else "empty"))
                 else:
-                    result = await self.manager.acall("frontend_auth.authenticate", auth_params, notes=notes)
+                    inline = plan.inline
+                    result = plan.runner(plan, auth_params, manager, notes) if inline else await run_async(
+                        plan, auth_params, manager, notes
+                    )
                 if not result.authenticated:
-                    trace.add("frontend_auth.authenticate", stage_started, "rejected", notes)
+                    trace.add(stage, stage_started, "rejected", notes)
                     raise PluginKitError("unauthenticated", "no authenticator accepted the request")
                 request.metadata = {**request.metadata, "principal": result.principal}
-                trace.add("frontend_auth.authenticate", stage_started, f"principal {result.principal!r}", notes)
+                trace.add(stage, stage_started, f"principal {result.principal!r}", notes)
             stage = "request.intercept_before"
-            if self._has(stage):
-                stage_started, notes = perf_ns(), list[tuple[str, str]]()
-                intercepted = await self.manager.acall(
-                    "request.intercept_before",
-                    t.RequestInterceptRequest(
-                        source_format=request.format,
-                        model=request.model,
-                        requested_model=request.model,
-                        stream=request.stream,
-                        headers=headers,
-                        body=body,
-                        metadata=dict(request.metadata),
-                    ),
-                    notes=notes,
+            plan = stages.before
+            if plan.impls:
+                stage_started, notes = perf_ns(), []
+                params = _intercept_request(
+                    source_format=request.format, model=request.model, requested_model=request.model,
+                    stream=request.stream, headers=headers, body=body, metadata=dict(request.metadata),
                 )
-                headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
+                inline = plan.inline
+                intercepted = plan.runner(plan, params, manager, notes) if inline else await run_async(
+                    plan, params, manager, notes
+                )
+                if intercepted.clear_headers or intercepted.headers:  # merging nothing would only copy
+                    headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
                 body = intercepted.body
                 trace.add(stage, stage_started, "", notes)
         except PluginKitError as exc:
@@ -384,125 +317,87 @@ class Pipeline:
         return headers, body
 
     async def _prepare(
-        self, request: Request, headers: dict[str, list[str]], body: bytes, trace: Trace, tried: set[str]
+        self, request: Request, headers: t.Headers, body: bytes, trace: Trace, tried: set[str], stages: Stages
     ) -> tuple[Pick, ExecutorChoice, t.ExecutorRequest, str]:
         """``scheduler.pick``, request translation, ``request.normalize``, ``thinking.apply``."""
+        notes: Notes
+        manager = self.manager
         stage = "scheduler.pick"
         try:
             stage_started = perf_ns()
             providers = self.providers_for(request.model)
-            pick = await self.scheduler.pick(
-                provider=providers[0],
-                providers=providers,
-                model=request.model,
-                stream=request.stream,
-                headers=headers,
-                metadata=request.metadata,
-                tried=frozenset(tried),
-            )
+            scheduler = self.scheduler
+            pick = scheduler.pick_now(
+                provider=providers[0], providers=providers, model=request.model, stream=request.stream,
+                headers=headers, metadata=request.metadata, tried=frozenset(tried) if tried else _NO_TRIES,
+            ) if scheduler.__class__ is Scheduler else None  # a subclass may override pick
+            if pick is None:
+                pick = await scheduler.pick(
+                    provider=providers[0], providers=providers, model=request.model, stream=request.stream,
+                    headers=headers, metadata=request.metadata, tried=frozenset(tried),
+                )
             trace.add(stage, stage_started, pick.decision, [(pick.plugin, "answered")] if pick.plugin else None)
-            choice = self.executor_for(pick.credential.provider)
+            choice = self._executor(stages, pick.credential.provider)
             source_format = request.format if request.format in choice.inputs else choice.inputs[0]
             out_format = request.format if request.format in choice.outputs else choice.outputs[0]
             payload = body
+            params = None
             if source_format != request.format:
-                stage, stage_started, notes = "request.translate", perf_ns(), list[tuple[str, str]]()
-                payload = await self._translate(
-                    request.format, source_format, request.model, request.stream, body, notes, request=True
-                )
+                stage, stage_started, notes = "request.translate", perf_ns(), []
+                native = self._translators.get((request.format, source_format))
+                function = None if native is None else native[0]
+                if function is not None:
+                    notes.append(("native", "answered"))
+                    payload = function(body, request.model, request.stream)
+                else:
+                    plan = stages.translate
+                    params = _translate_request(
+                        from_format=request.format, to_format=source_format, model=request.model,
+                        stream=request.stream, body=body,
+                    )
+                    inline = plan.inline
+                    payload = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                        plan, params, manager, notes
+                    )).body
                 trace.add(stage, stage_started, f"{request.format} → {source_format}", notes)
-            if self._has("request.normalize"):
-                stage, stage_started, notes = "request.normalize", perf_ns(), list[tuple[str, str]]()
-                payload = (
-                    await self.manager.acall(
-                        stage,
-                        t.RequestTranslateRequest(
-                            from_format=request.format,
-                            to_format=source_format,
-                            model=request.model,
-                            stream=request.stream,
-                            body=payload,
-                        ),
-                        notes=notes,
+            plan = stages.normalize
+            if plan.impls:
+                stage, stage_started, notes = "request.normalize", perf_ns(), []
+                if params is None:
+                    params = _translate_request(
+                        from_format=request.format, to_format=source_format, model=request.model,
+                        stream=request.stream, body=payload,
                     )
-                ).body
+                else:  # the translator's params, every field set as a new object would have them
+                    params.from_format, params.to_format, params.model = request.format, source_format, request.model
+                    params.stream, params.body = request.stream, payload
+                inline = plan.inline
+                payload = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                    plan, params, manager, notes
+                )).body
                 trace.add(stage, stage_started, "", notes)
-            if request.thinking is not None and self._has("thinking.apply"):
-                stage, stage_started, notes = "thinking.apply", perf_ns(), list[tuple[str, str]]()
-                payload = (
-                    await self.manager.acall(
-                        stage,
-                        t.ThinkingApplyRequest(
-                            provider=choice.provider,
-                            model=t.ModelInfo(id=request.model),
-                            config=request.thinking,
-                            body=payload,
-                        ),
-                        notes=notes,
-                    )
-                ).body
+            plan = stages.thinking
+            if request.thinking is not None and plan.impls:
+                stage, stage_started, notes = "thinking.apply", perf_ns(), []
+                thinking = _thinking_request(
+                    provider=choice.provider, model=_model_info(id=request.model), config=request.thinking, body=payload
+                )
+                inline = plan.inline
+                payload = (plan.runner(plan, thinking, manager, notes) if inline else await run_async(
+                    plan, thinking, manager, notes
+                )).body
                 trace.add(stage, stage_started, f"mode {request.thinking.mode}", notes)
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         credential = pick.credential
-        ereq = t.ExecutorRequest(
-            auth_id=credential.id,
-            auth_provider=credential.provider,
-            model=request.model,
-            format=out_format,
-            stream=request.stream,
-            headers=headers,
-            query=dict(request.query),
-            original_request=request.body,
-            source_format=source_format,
-            payload=payload,
-            metadata=dict(request.metadata),
-            storage_json=credential.storage_json,
-            auth_metadata=dict(credential.metadata),
+        ereq = _executor_request(
+            auth_id=credential.id, auth_provider=credential.provider, model=request.model, format=out_format,
+            stream=request.stream, headers=headers, query=dict(request.query), original_request=request.body,
+            source_format=source_format, payload=payload, metadata=dict(request.metadata),
+            storage_json=credential.storage_json, auth_metadata=dict(credential.metadata),
             auth_attributes=dict(credential.attributes),
         )
         return pick, choice, ereq, out_format
-
-    async def _translate(
-        self,
-        from_format: str,
-        to_format: str,
-        model: str,
-        stream: bool,
-        body: bytes,
-        notes: list[tuple[str, str]],
-        *,
-        request: bool,
-        original: bytes = b"",
-        translated: bytes = b"",
-    ) -> bytes:
-        """Native translator for the pair if there is one, else the plugins' first success."""
-        native = self._translators.get((from_format, to_format) if request else (to_format, from_format))
-        function = None if native is None else native[0] if request else native[1]
-        if function is not None:
-            notes.append(("native", "answered"))
-            return function(body, model, stream)
-        if request:
-            params: Any = t.RequestTranslateRequest(
-                from_format=from_format, to_format=to_format, model=model, stream=stream, body=body
-            )
-            return (await self.manager.acall("request.translate", params, notes=notes)).body  # type: ignore[no-any-return]
-        params = t.ResponseTranslateRequest(
-            from_format=from_format,
-            to_format=to_format,
-            model=model,
-            stream=stream,
-            original_request=original,
-            translated_request=translated,
-            body=body,
-        )
-        return (await self.manager.acall("response.translate", params, notes=notes)).body  # type: ignore[no-any-return]
-
-    async def _execute(self, choice: ExecutorChoice, ereq: t.ExecutorRequest) -> t.ExecutorResponse:
-        if choice.native is not None:
-            return await choice.native.execute(ereq)
-        answer: t.ExecutorResponse = await self.manager.acall_plugin(choice.plugin, "executor.execute", ereq)
-        return answer
 
     async def _may_retry(self, exc: PluginKitError, pick: Pick, request: Request, tried: set[str]) -> bool:
         await self.scheduler.report(pick.credential, request.model, exc)
@@ -510,53 +405,58 @@ class Pipeline:
         return exc.retryable and len(tried) <= self.max_retries
 
     async def _response_body(
-        self, request: Request, ereq: t.ExecutorRequest, payload: bytes, out_format: str, trace: Trace
+        self, request: Request, ereq: t.ExecutorRequest, payload: bytes, out_format: str, trace: Trace, stages: Stages
     ) -> bytes:
-        """``response.normalize_before`` → translation back → ``response.normalize_after`` (whole bodies)."""
+        """``response.normalize_before`` → translation back → ``response.normalize_after`` (whole bodies; the two
+        normalisers share one params object)."""
+        notes: Notes
+        manager = self.manager
         stage = "response.normalize_before"
-        params = t.ResponseTranslateRequest(
-            from_format=out_format,
-            to_format=request.format,
-            model=ereq.model,
-            stream=False,
-            original_request=request.body,
-            translated_request=ereq.payload,
-            body=payload,
-        )
+        body = payload
+        params = None
         try:
-            if self._has(stage):
-                stage_started, notes = perf_ns(), list[tuple[str, str]]()
-                params.body = (await self.manager.acall(stage, params, notes=notes)).body
+            plan = stages.normalize_before
+            if plan.impls:
+                stage_started, notes = perf_ns(), []
+                params = _response_params(request, ereq, out_format, body)
+                inline = plan.inline
+                body = params.body = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                    plan, params, manager, notes
+                )).body
                 trace.add(stage, stage_started, "", notes)
             if out_format != request.format:
-                stage, stage_started, notes = "response.translate", perf_ns(), list[tuple[str, str]]()
-                params.body = await self._translate(
-                    out_format,
-                    request.format,
-                    ereq.model,
-                    False,
-                    params.body,
-                    notes,
-                    request=False,
-                    original=request.body,
-                    translated=ereq.payload,
-                )
+                stage, stage_started, notes = "response.translate", perf_ns(), []
+                native = self._translators.get((request.format, out_format))
+                function = None if native is None else native[1]
+                if function is not None:
+                    notes.append(("native", "answered"))
+                    body = function(body, ereq.model, False)
+                else:
+                    plan = stages.response_translate
+                    back = _response_params(request, ereq, out_format, body)
+                    inline = plan.inline
+                    body = (plan.runner(plan, back, manager, notes) if inline else await run_async(
+                        plan, back, manager, notes
+                    )).body
                 trace.add(stage, stage_started, f"{out_format} → {request.format}", notes)
-            if self._has("response.normalize_after"):
-                stage, stage_started, notes = "response.normalize_after", perf_ns(), list[tuple[str, str]]()
-                params.body = (await self.manager.acall(stage, params, notes=notes)).body
+            plan = stages.normalize_after
+            if plan.impls:
+                stage, stage_started, notes = "response.normalize_after", perf_ns(), []
+                if params is None:
+                    params = _response_params(request, ereq, out_format, body)
+                else:
+                    params.body = body
+                inline = plan.inline
+                body = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                    plan, params, manager, notes
+                )).body
                 trace.add(stage, stage_started, "", notes)
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
-        return params.body
+        return body
 
     def _finish_usage(
-        self,
-        usage: t.UsageRecord,
-        pick: Pick | None,
-        choice: ExecutorChoice | None,
-        started: int,
-        ttft: int | None,
+        self, usage: t.UsageRecord, pick: Pick | None, choice: ExecutorChoice | None, started: int, ttft: int | None,
         trace: Trace,
     ) -> None:
         usage.latency_ns = perf_ns() - started

@@ -3,32 +3,56 @@
 Per chunk: ``response.normalize_before`` → translation back to the client's format → ``response.normalize_after``
 → ``response.intercept_stream_chunk``. Interceptors get a header call (``chunk_index=-1``, no body) before the first
 chunk, then one call per chunk; ``chunk_index`` counts dropped chunks too; ``history_chunks`` holds the chunks
-already delivered, bounded to 64 chunks / 1 MiB. Stages nobody implements are skipped without a call, so a
-stream with no response plugins costs one generator step per chunk.
+already delivered, bounded to 64 chunks / 1 MiB. Stages nobody implements are skipped without a call.
+
+After the first chunk a stream settles on one of three loops: a pure pass-through when no per-chunk stage has
+plugins (one generator step per chunk, and a native executor's own iterator is the source, not re-yielded); a
+synchronous per-chunk step when every per-chunk plan can run inline (no coroutine per chunk); otherwise the general
+``await``-ing step. Which stages run is fixed when the stream starts; their plans are re-read whenever the manager's
+plan table changes, so a plugin fused mid-stream stops being called, as it would for a new call.
+
+Every chunk is scanned for token usage with ``chunk.partition(b"usage")[1]``: on Python 3.11 ``bytes.find`` and
+``in`` parse their arguments the slow way (~90 and ~170 ns per chunk against ~60 ns, where a pass-through generator
+step costs ~110 ns); ``partition`` copies only when it finds the word, in the one or two chunks that carry usage.
 """
 
 from __future__ import annotations
 
-import collections
+import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pluginkit import types as t
-from pluginkit._dispatch import merge_headers, run_async
+from pluginkit._context import current_request_id
+from pluginkit._dispatch import _P, EMPTY, Failed, Plan, _call_sync, merge_headers, run_async
+from pluginkit._fastrules import settle_sync
+from pluginkit._payload import builder
+from pluginkit.errors import PluginKitError
+from pluginkit.pipeline import _pipeline
 from pluginkit.pipeline._formats import usage_from_body
-from pluginkit.pipeline._model import Request, Trace
+from pluginkit.pipeline._model import ExecutorChoice, Request, Stages, Trace
 
 if TYPE_CHECKING:
     from pluginkit.pipeline._pipeline import Pipeline
+    from pluginkit.scheduling import Pick
 
-__all__ = ["HISTORY_BYTES", "HISTORY_CHUNKS", "ChunkProcessor", "StreamResponse"]
+__all__ = ["HISTORY_BYTES", "HISTORY_CHUNKS", "ChunkProcessor", "StreamResponse", "stream_chunks"]
 
-#: Notes nobody reads: only the first chunk's translation is recorded in the trace.
-_DISCARD: list[tuple[str, str]] = []
 HISTORY_CHUNKS = 64
 HISTORY_BYTES = 1 << 20
+perf_ns = time.perf_counter_ns
+_chunk_request = builder(t.StreamChunkInterceptRequest)
+_response_request = builder(t.ResponseTranslateRequest)
+_usage_record = builder(t.UsageRecord)
+_CHUNK_RESULT = t.StreamChunkInterceptResult
+#: :meth:`ChunkProcessor.process_sync` cannot run this chunk without awaiting (a plan stopped being inline).
+AWAIT: Any = object()
+
+
+def _must_await(processor: ChunkProcessor, chunk: bytes) -> Any:
+    return AWAIT
 
 
 class ChunkProcessor:
@@ -52,52 +76,87 @@ class ChunkProcessor:
         self.out_format = out_format
         self.usage = usage
         self.trace = trace
+        stages = pipeline._stages()
         self.translating = out_format != request.format
-        self.normalizing_before = pipeline._has("response.normalize_before")
-        self.normalizing_after = pipeline._has("response.normalize_after")
-        self.intercepting = pipeline._has("response.intercept_stream_chunk")
+        self.normalizing_before = bool(stages.normalize_before.impls)
+        self.normalizing_after = bool(stages.normalize_after.impls)
+        self.intercepting = bool(stages.chunk.impls)
+        self.transforming = self.normalizing_before or self.translating or self.normalizing_after
+        #: No per-chunk stage: chunks go through untouched (only usage is read).
+        self.passthrough = not (self.transforming or self.intercepting)
         self.index = 0
         self.dropped = 0
         #: Who translated the first chunk (per-chunk stages are summarised once in the trace, not per chunk).
         self.translate_notes: list[tuple[str, str]] | None = [] if self.translating else None
         self.notes: list[tuple[str, str]] = []
-        self.history: collections.deque[bytes] = collections.deque()
+        #: A list, copied by slicing for each call (a deque would need ``list()``); at most 64 entries.
+        self.history: list[bytes] = []
         self.history_bytes = 0
         self.response_headers: t.Headers = {"Content-Type": ["text/event-stream"]}
-        # One params object per stream, updated per chunk: building an 11-field object per chunk would cost more
-        # than the interceptor call itself. Interceptors get history as a fresh list each call.
-        self.params = t.StreamChunkInterceptRequest(
-            source_format=request.format,
-            model=ereq.model,
-            requested_model=request.model,
-            request_headers=request_headers,
-            response_headers=self.response_headers,
-            original_request=request.body,
-            request_body=request_body,
-            metadata=dict(request.metadata),
-        )
-        self.translate_params = t.ResponseTranslateRequest(
-            from_format=out_format,
-            to_format=request.format,
-            model=ereq.model,
-            stream=True,
-            original_request=request.body,
-            translated_request=ereq.payload,
-        )
+        pair = pipeline._translators.get((request.format, out_format)) if self.translating else None
+        #: The native translator back to the client's format, if the host registered one for the pair.
+        self.native = None if pair is None else pair[1]
+        self._take_plans(stages)
+        # One params object per stream and stage family, updated per chunk: building an 11-field object per chunk
+        # would cost more than the interceptor call itself. Built only for the stages that run.
+        if self.intercepting:
+            self.params = _chunk_request(
+                source_format=request.format, model=ereq.model, requested_model=request.model,
+                request_headers=request_headers, response_headers=self.response_headers,
+                original_request=request.body, request_body=request_body, metadata=dict(request.metadata),
+            )
+        if self.transforming:
+            self.translate_params = self._response_params(b"")
 
-    async def _call(self, method: str, params: Any) -> Any:
-        plan = self.manager._plans.get(method) or self.manager._plan(method)
-        if plan.inline:
-            return plan.runner(plan, params, self.manager, None)
-        return await run_async(plan, params, self.manager)
+    def _take_plans(self, stages: Stages) -> bool:
+        """Take the per-chunk plans from ``stages``; returns whether every stage that runs can run inline."""
+        self.token = stages.token
+        self.before_plan: Plan = stages.normalize_before
+        self.after_plan: Plan = stages.normalize_after
+        self.translate_plan: Plan = stages.response_translate
+        self.chunk_plan: Plan = stages.chunk
+        self.chunk_impl = stages.chunk.impls[0] if len(stages.chunk.impls) == 1 else None
+        used = [
+            plan
+            for plan, on in (
+                (self.before_plan, self.normalizing_before),
+                (self.after_plan, self.normalizing_after),
+                (self.translate_plan, self.translating and self.native is None),
+                (self.chunk_plan, self.intercepting),
+            )
+            if on
+        ]
+        self.sync = all(plan.inline for plan in used)
+        #: ``step(processor, chunk)``: one chunk without awaiting (:data:`AWAIT` when that is not possible). A plain
+        #: function, not a bound method: storing ``self.method`` on ``self`` would make a reference cycle, and keep
+        #: the stream's history alive until the cyclic collector runs.
+        self.step: Callable[[ChunkProcessor, bytes], Any] = (
+            _must_await
+            if not self.sync
+            else ChunkProcessor._intercepting_only
+            if self.intercepting and not self.transforming and self.chunk_impl is not None
+            else ChunkProcessor.process_sync
+        )
+        return self.sync
+
+    def _response_params(self, body: bytes) -> t.ResponseTranslateRequest:
+        request, ereq = self.request, self.ereq
+        return _response_request(
+            from_format=self.out_format, to_format=request.format, model=ereq.model, stream=True,
+            original_request=request.body, translated_request=ereq.payload, body=body,
+        )
 
     async def header_call(self) -> t.Headers:
         """The ``chunk_index=-1`` call: interceptors may change the response headers before anything is sent."""
         if self.intercepting:
-            started = time.perf_counter_ns()
-            params = self.params
+            started = perf_ns()
+            params, plan, manager = self.params, self.chunk_plan, self.manager
             params.chunk_index, params.body, params.history_chunks = -1, b"", []
-            answer = await self.manager.acall("response.intercept_stream_chunk", params, notes=self.notes)
+            answer = (
+                plan.runner(plan, params, manager, self.notes)
+                if plan.inline
+                else await run_async(plan, params, manager, self.notes)
+            )
             self.response_headers = merge_headers(self.response_headers, answer.clear_headers, answer.headers)
             params.response_headers = self.response_headers
             self.trace.add("response.intercept_stream_chunk", started, "header call (index -1)", list(self.notes))
@@ -105,49 +164,144 @@ class ChunkProcessor:
             self.notes[:] = [(plugin, "answered") for plugin, _ in self.notes]
         return self.response_headers
 
-    async def process(self, chunk: bytes) -> bytes | None:
-        """One executor chunk → the bytes to deliver, or ``None`` when an interceptor dropped it."""
-        if b"usage" in chunk:
+    def _translation_notes(self) -> list[tuple[str, str]] | None:
+        """Notes for this chunk's translation: only the first chunk's are kept for the trace."""
+        return [] if self.translate_notes == [] else None
+
+    def process_sync(self, chunk: bytes) -> Any:
+        """:meth:`process` without awaiting, for streams whose per-chunk plans all run inline: the bytes to
+        deliver, ``None`` when an interceptor dropped the chunk, or :data:`AWAIT` (nothing done) when a plan
+        changed and can no longer run inline."""
+        manager = self.manager
+        if manager._plans is not self.token and not self._take_plans(self.pipeline._stages()):
+            return AWAIT
+        if chunk.partition(b"usage")[1]:
             usage_from_body(chunk, self.usage.detail)
         body = chunk
-        if self.normalizing_before or self.translating or self.normalizing_after:
+        if self.transforming:
             params = self.translate_params
             params.body = body
             if self.normalizing_before:
-                params.body = (await self._call("response.normalize_before", params)).body
+                plan = self.before_plan
+                params.body = plan.runner(plan, params, manager, None).body
             if self.translating:
-                notes: list[tuple[str, str]] = [] if self.translate_notes == [] else _DISCARD
-                params.body = await self.pipeline._translate(
-                    self.out_format,
-                    self.request.format,
-                    self.ereq.model,
-                    True,
-                    params.body,
-                    notes,
-                    request=False,
-                    original=self.request.body,
-                    translated=self.ereq.payload,
-                )
-                if notes is not _DISCARD:
+                notes = self._translation_notes()
+                if self.native is not None:
+                    if notes is not None:
+                        notes.append(("native", "answered"))
+                    params.body = self.native(params.body, self.ereq.model, True)
+                else:
+                    plan = self.translate_plan
+                    params.body = plan.runner(plan, self._response_params(params.body), manager, notes).body
+                if notes is not None:
                     self.translate_notes = notes
             if self.normalizing_after:
-                params.body = (await self._call("response.normalize_after", params)).body
+                plan = self.after_plan
+                params.body = plan.runner(plan, params, manager, None).body
             body = params.body
-        if self.intercepting:
-            params_i = self.params
-            params_i.body, params_i.chunk_index, params_i.history_chunks = body, self.index, list(self.history)
-            answer = await self._call("response.intercept_stream_chunk", params_i)
+        if not self.intercepting:
             self.index += 1
+            return body
+        return self._intercept_sync(body)
+
+    def _intercepting_only(self, chunk: bytes) -> Any:
+        """:meth:`process_sync` for streams whose only per-chunk stage is one interceptor (the common case): what
+        :meth:`_intercept_sync` does, inlined, since every call per chunk shows in the interceptor's cost."""
+        manager = self.manager
+        impl = self.chunk_impl
+        if manager._plans is not self.token or impl is None:
+            return self.process_sync(chunk)
+        if chunk.partition(b"usage")[1]:
+            usage_from_body(chunk, self.usage.detail)
+        params = self.params
+        history = self.history
+        index = self.index
+        params.body, params.chunk_index, params.history_chunks = chunk, index, history[:]
+        if impl.mode == _P:  # ``def hook(params)``: called here, _call_sync's handling only for unusual answers
+            try:
+                answer = impl.function(params)
+            except Exception as exc:
+                answer = settle_sync(self.chunk_plan, impl, manager, None, exc)
+            else:
+                if answer.__class__ is not _CHUNK_RESULT:
+                    answer = settle_sync(self.chunk_plan, impl, manager, answer, None)
+        else:
+            answer = _call_sync(self.chunk_plan, impl, params, manager)
+        self.index = index + 1
+        if answer.__class__ is not Failed and answer is not EMPTY:
             if answer.drop_chunk:
                 self.dropped += 1
                 return None
-            body = answer.body or body
-            self.history.append(body)
-            self.history_bytes += len(body)
-            while len(self.history) > HISTORY_CHUNKS or self.history_bytes > HISTORY_BYTES:
-                self.history_bytes -= len(self.history.popleft())
-        else:
-            self.index += 1
+            chunk = answer.body or chunk
+        history.append(chunk)
+        size = self.history_bytes + len(chunk)
+        if len(history) > HISTORY_CHUNKS or size > HISTORY_BYTES:
+            while len(history) > HISTORY_CHUNKS or size > HISTORY_BYTES:
+                size -= len(history.pop(0))
+        self.history_bytes = size
+        return chunk
+
+    def _intercept_sync(self, body: bytes) -> bytes | None:
+        """``response.intercept_stream_chunk`` for one chunk after the other stages, inline."""
+        plan = self.chunk_plan
+        return self._intercepted(plan.runner(plan, self._chunk_params(body), self.manager, None), body)
+
+    def _chunk_params(self, body: bytes) -> t.StreamChunkInterceptRequest:
+        params = self.params
+        params.body, params.chunk_index, params.history_chunks = body, self.index, self.history[:]
+        return params
+
+    def _intercepted(self, answer: t.StreamChunkInterceptResult, body: bytes) -> bytes | None:
+        """The chunk the interceptors' combined answer leaves (``None``: dropped), remembered in the history."""
+        self.index += 1
+        if answer.drop_chunk:
+            self.dropped += 1
+            return None
+        return self._delivered(answer.body or body)
+
+    async def process(self, chunk: bytes) -> bytes | None:
+        """One executor chunk → the bytes to deliver, or ``None`` when an interceptor dropped it."""
+        manager = self.manager
+        if manager._plans is not self.token:
+            self._take_plans(self.pipeline._stages())
+        if chunk.partition(b"usage")[1]:
+            usage_from_body(chunk, self.usage.detail)
+        body = chunk
+        if self.transforming:
+            params = self.translate_params
+            params.body = body
+            if self.normalizing_before:
+                params.body = (await self._run(self.before_plan, params, None)).body
+            if self.translating:
+                notes = self._translation_notes()
+                if self.native is not None:
+                    if notes is not None:
+                        notes.append(("native", "answered"))
+                    params.body = self.native(params.body, self.ereq.model, True)
+                else:
+                    params.body = (await self._run(self.translate_plan, self._response_params(params.body), notes)).body
+                if notes is not None:
+                    self.translate_notes = notes
+            if self.normalizing_after:
+                params.body = (await self._run(self.after_plan, params, None)).body
+            body = params.body
+        if self.intercepting:
+            return self._intercepted(await self._run(self.chunk_plan, self._chunk_params(body), None), body)
+        self.index += 1
+        return body
+
+    async def _run(self, plan: Plan, params: Any, notes: list[tuple[str, str]] | None) -> Any:
+        if plan.inline:
+            return plan.runner(plan, params, self.manager, notes)
+        return await run_async(plan, params, self.manager, notes)
+
+    def _delivered(self, body: bytes) -> bytes:
+        """Remember a delivered chunk in the bounded history."""
+        history = self.history
+        history.append(body)
+        self.history_bytes += len(body)
+        while len(history) > HISTORY_CHUNKS or self.history_bytes > HISTORY_BYTES:
+            self.history_bytes -= len(history.pop(0))
         return body
 
 
@@ -162,7 +316,7 @@ class StreamResponse:
         self.headers: t.Headers = {}
         self.credential = ""
         self.provider = ""
-        self.usage = t.UsageRecord(model=request.model, requested_at=datetime.now(UTC), source=request.format)
+        self.usage = _usage_record(model=request.model, requested_at=datetime.now(UTC), source=request.format)
         self._iterator: AsyncGenerator[bytes, None] | None = None
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:
@@ -177,3 +331,169 @@ class StreamResponse:
     async def read(self) -> bytes:
         """The whole stream joined (for tests and simple hosts)."""
         return b"".join([chunk async for chunk in self])
+
+
+async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGenerator[bytes, None]:
+    """The chunks of a streamed request (``Pipeline._stream_chunks``)."""
+    request, trace, usage = response.request, response.trace, response.usage
+    started = perf_ns()
+    # A generator may be resumed from different tasks (the sync facade does): restore by value, not by token.
+    previous = current_request_id.get()
+    current_request_id.set(request.request_id)
+    try:
+        pick, choice, source, first, processor, stage_started = await _open(pipeline, response)
+        try:
+            if first is not None:
+                if processor.passthrough:  # one generator step per chunk: nothing runs per chunk but the usage scan
+                    detail, count = usage.detail, 1
+                    if first.partition(b"usage")[1]:
+                        usage_from_body(first, detail)
+                    usage.ttft_ns = perf_ns() - started
+                    yield first
+                    async for chunk in source:
+                        if chunk.partition(b"usage")[1]:
+                            usage_from_body(chunk, detail)
+                        count += 1
+                        yield chunk
+                    processor.index = count
+                else:
+                    # ``step`` runs a chunk without awaiting, or answers AWAIT (then ``process`` runs it and the step
+                    # for the next chunks is read again: the plans may have changed)
+                    step = processor.step
+                    out = step(processor, first)
+                    if out is AWAIT:
+                        out = await processor.process(first)
+                        step = processor.step
+                    timed = out is not None
+                    if timed:
+                        usage.ttft_ns = perf_ns() - started
+                        yield out
+                    async for chunk in source:
+                        out = step(processor, chunk)
+                        if out is AWAIT:
+                            out = await processor.process(chunk)
+                            step = processor.step
+                        if out is not None:
+                            if not timed:
+                                usage.ttft_ns, timed = perf_ns() - started, True
+                            yield out
+        except PluginKitError as exc:
+            raise _pipeline.StageError("executor.execute_stream", exc, trace) from None
+        finally:
+            await _close(source)
+        trace.add(
+            "executor.execute_stream", stage_started, f"{choice.name} streamed {processor.index} chunks",
+            [(choice.name, "answered")],
+        )
+        if processor.translate_notes is not None:
+            trace.add(
+                "response.translate", stage_started, f"{processor.out_format} → {request.format}, per chunk",
+                processor.translate_notes,
+            )
+        if processor.intercepting:
+            trace.add(
+                "response.intercept_stream_chunk", stage_started,
+                f"{processor.index} chunks, {processor.dropped} dropped", processor.notes,
+            )
+        pipeline._finish_usage(usage, pick, choice, started, usage.ttft_ns or None, trace)
+    except _pipeline.StageError as exc:
+        usage.failed, usage.failure = True, t.UsageFailure(status_code=exc.http_status, body=exc.message.encode())
+        pipeline._finish_usage(usage, None, None, started, None, trace)
+        raise
+    finally:
+        current_request_id.set(previous)
+
+
+async def _open(
+    pipeline: Pipeline, response: StreamResponse
+) -> tuple[Pick, ExecutorChoice, AsyncIterator[bytes], bytes | None, ChunkProcessor, int]:
+    """Everything before the first chunk is delivered: the request stages, the executor's first chunk (moving on to
+    the next credential after a retryable failure) and the interceptors' header call.
+
+    The request counts as in flight for the manager only here: a stream parked at a ``yield`` for as long as its
+    client likes must not hold up a shutdown (the per-chunk calls are not counted, as before).
+    """
+    request, trace = response.request, response.trace
+    stages, counted = pipeline._begin(trace)
+    try:
+        headers, body = await pipeline._front(request, trace, stages)
+        tried: set[str] = set()
+        while True:
+            pick, choice, ereq, out_format = await pipeline._prepare(request, headers, body, trace, tried, stages)
+            stage_started = perf_ns()
+            try:
+                # A native executor's iterator is the source itself; a plugin's pushed chunks come through a queue.
+                native = choice.native
+                source = plugin_chunks(pipeline, choice, ereq) if native is None else aiter(native.execute_stream(ereq))
+                first: bytes | None = await anext(source)
+            except StopAsyncIteration:
+                first = None
+            except PluginKitError as exc:
+                trace.add("executor.execute_stream", stage_started, f"{choice.name} failed: {exc.code}", None)
+                if not await pipeline._may_retry(exc, pick, request, tried):
+                    raise _pipeline.StageError("executor.execute_stream", exc, trace) from None
+                continue
+            break
+        try:
+            processor = ChunkProcessor(pipeline, request, ereq, out_format, headers, body, trace, response.usage)
+            response.headers = await processor.header_call()
+        except BaseException:
+            await _close(source)
+            raise
+        response.credential, response.provider = pick.credential.id, choice.provider
+        return pick, choice, source, first, processor, stage_started
+    finally:
+        if counted:
+            pipeline.manager._end()
+
+
+async def _close(source: AsyncIterator[bytes]) -> None:
+    aclose = getattr(source, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def plugin_chunks(
+    pipeline: Pipeline, choice: ExecutorChoice, ereq: t.ExecutorRequest
+) -> AsyncGenerator[bytes, None]:
+    """A plugin executor's ``executor.execute_stream``: chunks it pushes (``host.stream.emit``) while the call runs,
+    or those it returns inline; closing the generator cancels the call and releases the stream."""
+    manager = pipeline.manager
+    host = manager.host
+    stream = host.open_stream()
+    ereq.stream_id = stream.id
+    call = asyncio.ensure_future(manager.acall_plugin(choice.plugin, "executor.execute_stream", ereq))
+
+    def finished(task: asyncio.Future[t.ExecutorStreamResult]) -> None:
+        if task.cancelled():
+            stream.cancel()
+            return
+        error = task.exception()
+        if error is not None:
+            code = getattr(error, "code", "plugin_error")
+            stream.close(f"{code}:{getattr(error, 'message', str(error))}")
+            return
+        for chunk in task.result().chunks:  # inline chunks are the whole stream
+            try:
+                stream.emit(chunk.payload, chunk.err)
+            except PluginKitError:
+                break
+        stream.close()
+
+    call.add_done_callback(finished)
+    try:
+        async for piece in stream:
+            if piece.err:
+                code, _, message = piece.err.partition(":")
+                if not call.done():  # a plugin that closed with an error may be about to raise the real one
+                    await asyncio.wait({call}, timeout=1.0)
+                if call.done() and not call.cancelled() and call.exception() is not None:
+                    error = call.exception()
+                    raise error if isinstance(error, PluginKitError) else PluginKitError("plugin_error", piece.err)
+                raise PluginKitError("upstream_error" if not message else code, message or piece.err)
+            yield piece.payload
+    finally:
+        if not call.done():
+            call.cancel()
+        stream.cancel()
+        host.release_stream(stream)

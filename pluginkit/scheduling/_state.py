@@ -42,19 +42,34 @@ class MemoryState:
         self._cursors: dict[str, int] = {}
         self._cool: dict[str, dict[str, float]] = {}
 
+    # The state lives in this process, so every operation is synchronous underneath; the ``*_now`` methods let the
+    # scheduler's synchronous fast path (``Scheduler.pick_now``) skip a coroutine per call.
     async def next_cursor(self, key: str) -> int:
-        with self._lock:
-            if key not in self._cursors and len(self._cursors) >= MAX_CURSORS:
-                self._cursors.clear()
-            value = self._cursors.get(key, 0)
-            self._cursors[key] = 0 if value + 1 >= CURSOR_WRAP else value + 1
-            return value
+        return self.next_cursor_now(key)
 
     async def cool_down(self, credential_id: str, model: str, until: float) -> None:
         with self._lock:
             self._cool.setdefault(model, {})[credential_id] = until
 
     async def cooling(self, model: str, now: float) -> dict[str, float]:
+        return self.cooling_now(model, now)
+
+    def next_cursor_now(self, key: str) -> int:
+        lock = self._lock
+        lock.acquire()  # not ``with``: its __enter__/__exit__ protocol costs more than the work, per request
+        try:
+            cursors = self._cursors
+            if key not in cursors and len(cursors) >= MAX_CURSORS:
+                cursors.clear()
+            value = cursors.get(key, 0)
+            cursors[key] = 0 if value + 1 >= CURSOR_WRAP else value + 1
+            return value
+        finally:
+            lock.release()
+
+    def cooling_now(self, model: str, now: float) -> dict[str, float]:
+        if not self._cool:  # nothing cooling anywhere: the common case needs no lock
+            return {}
         with self._lock:
             entries = self._cool.get(model)
             if not entries:
