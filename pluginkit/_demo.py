@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import tempfile
 from collections.abc import AsyncIterator
@@ -154,12 +155,12 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
 
 
 def _print_usage(path: Path, manager: Any) -> None:
-    try:  # the example plugin's own summary
-        from pluginkit_usage_sqlite import format_summary, summary  # type: ignore[import-not-found]
+    try:  # the example plugin's own summary (an optional distribution: looked up at run time)
+        plugin = importlib.import_module("pluginkit_usage_sqlite")
     except ImportError:
         print(f"  records written to {path}")
         return
-    print(format_summary(summary(path)))
+    print(plugin.format_summary(plugin.summary(path)))
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from what this module renders, so the reference can never drift from the code.
 
 from __future__ import annotations
 
+import re
 import sys
 import typing
 from pathlib import Path
@@ -28,10 +29,8 @@ def _type_name(tp: Any) -> str:
         return "None"
     if isinstance(tp, type) and not typing.get_args(tp):
         return tp.__name__
-    text = repr(tp).replace("typing.", "").replace("pluginkit.types._", "")
-    for module in ("auth.", "auth_data.", "cli.", "common.", "executor.", "host.", "lifecycle.", "models.",
-                   "scheduler.", "translate.", "usage."):
-        text = text.replace(module, "")
+    text = repr(tp).replace("typing.", "")
+    text = re.sub(r"pluginkit(?:\.\w+)*\.", "", text)  # module paths: the reference lists every class by name
     return text.replace("NoneType", "None")
 
 

@@ -98,6 +98,20 @@ class PluginManager:
             self._plans = {}
         return self
 
+    def load_plugin(self, plugin_id: str) -> PluginInfo:
+        """Import and register one installed plugin — selection, ABI check and failure isolation as in
+        :meth:`load` — without loading the others: the host chose what to load, so later calls do not load the
+        rest. Raises ``not_found`` when no installed plugin has that ID."""
+        with self._lock:
+            if plugin_id not in self._records:
+                found = next((p for p in self.installed().plugins if p.id == plugin_id), None)
+                if found is None:
+                    raise PluginKitError("not_found", f"no installed plugin {plugin_id!r}")
+                self._load_entry_point(found)
+                self._plans = {}
+                self._loaded = True
+            return self._records[plugin_id].snapshot()
+
     def _load_entry_point(self, installed: InstalledPlugin) -> None:
         settings = self.config.for_plugin(installed.id)
         record = PluginRecord(

@@ -22,8 +22,10 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 def test_every_table_type_is_a_payload() -> None:
     for method in abi.METHODS.values():
-        assert method.params in PAYLOAD_TYPES, method.name
-        assert method.result in PAYLOAD_TYPES, method.name
+        assert is_payload(method.params), method.name
+        assert is_payload(method.result), method.name
+        if method.name in abi.SEED_METHODS:  # the seed ABI's types are all in pluginkit.types
+            assert method.params in PAYLOAD_TYPES and method.result in PAYLOAD_TYPES, method.name
 
 
 @pytest.mark.parametrize("tp", PAYLOAD_TYPES, ids=lambda c: c.__name__)

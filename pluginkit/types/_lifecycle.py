@@ -112,6 +112,9 @@ class Capabilities:
     usage_plugin: bool = False
     command_line_plugin: bool = False
     management_api: bool = False
+    # pluginkit's own families (unknown keys to a Go host, which ignores them):
+    #: ``tool.*``: the plugin provides tools.
+    tool_provider: bool = False
 
     def declared(self) -> frozenset[str]:
         """The names of the boolean capability flags that are set."""
