@@ -89,8 +89,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
     from pluginkit.scheduling import Credential
 
     config: Any = args.config or {
-        # openai-http needs a real upstream (its base_url); the demo stays offline.
-        "pluginkit": {"disable": ["openai-http"]},
+        # openai-http needs a real upstream (its base_url) and postgres-sessions a server: the demo stays offline
+        # and embedded (sessions go to the SQLite default store in a temporary directory).
+        "pluginkit": {"disable": ["openai-http", "postgres-sessions"]},
         "plugins": {
             "usage-sqlite": {"path": str(workdir / "usage.sqlite3")},
             "scheduler": {"delegate": "round-robin"},
@@ -120,7 +121,8 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         print(f"user: {USER_TEXT}")
         try:
             response = await pipeline.execute(Request(format="openai", model="demo-model", body=body))
-            print(f"assistant: {_answer_text(response.body)}\n")
+            answer = _answer_text(response.body)
+            print(f"assistant: {answer}\n")
             print(response.trace.table())
             print("\n== 2. The same request, streamed ==")
             stream = pipeline.stream(Request(format="openai", model="demo-model", body=body, stream=True))
@@ -137,7 +139,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
             return 1
         finally:
             await pipeline.aclose()
-        print("\n== 3. Usage (usage.handle) ==")
+        print("\n== 3. The conversation, kept in a session store ==")
+        await _record_session(manager, workdir, answer)
+        print("\n== 4. Usage (usage.handle) ==")
         if "usage-sqlite" in active:
             _print_usage(workdir / "usage.sqlite3", manager)
         else:
@@ -152,6 +156,27 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
                         - {c for p in plugins if p.state.value == "active" for c in p.capabilities})
         print(f"  capabilities no active plugin provides: {', '.join(unused) or 'none'}")
     return 0
+
+
+async def _record_session(manager: Any, workdir: Path, answer: str) -> None:
+    """Keep the demo's exchange in the configured session store (a plugin's, else SQLite) and search it."""
+    from pluginkit.sessions import Message, open_session_store
+
+    store = open_session_store(manager, path=workdir / "sessions.sqlite3")
+    try:
+        session = await store.create_session(str(workdir), "pluginkit demo")
+        await store.add_message(session.id, Message.user(USER_TEXT))
+        await store.add_message(session.id, Message.assistant(answer))
+        stored = await store.get_session(session.id)
+        print(f"  session {session.id} ({type(store).__name__}): {stored.message_count} messages")
+        hits = await store.search_chat_history("said", limit=3)
+        for hit in hits:
+            text = hit.message_content if len(hit.message_content) <= 70 else hit.message_content[:69] + "…"
+            print(f"  search 'said' → {hit.message_role} in {hit.session_id}: {text} (score {hit.relevance_score:.3g})")
+        if not hits:
+            print("  search 'said' found nothing")
+    finally:
+        await store.aclose()
 
 
 def _print_usage(path: Path, manager: Any) -> None:

@@ -31,7 +31,7 @@ def _type_name(tp: Any) -> str:
         return tp.__name__
     text = repr(tp).replace("typing.", "")
     text = re.sub(r"pluginkit(?:\.\w+)*\.", "", text)  # module paths: the reference lists every class by name
-    return text.replace("NoneType", "None")
+    return text.replace("NoneType", "None").replace("datetime.datetime", "datetime")
 
 
 def _rst_to_md(text: str) -> str:

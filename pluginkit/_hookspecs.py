@@ -25,12 +25,22 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+def public_path(cls: type) -> str:
+    """Where users import a class from: its module path up to the first private part
+    (``pluginkit.sessions._params.X`` → ``pluginkit.sessions.X``)."""
+    parts = []
+    for part in cls.__module__.split("."):
+        if part.startswith("_"):
+            break
+        parts.append(part)
+    return ".".join([*parts, cls.__qualname__])
+
+
 def spec_docstring(method: abi.Method) -> str:
     """The docstring of a generated hookspec: the table's text plus the facts a plugin author needs."""
     facts = [
         f"ABI method ``{method.name}``.",
-        f"Params: :class:`~pluginkit.types.{method.params.__name__}`; "
-        f"returns :class:`~pluginkit.types.{method.result.__name__}`.",
+        f"Params: :class:`~{public_path(method.params)}`; returns :class:`~{public_path(method.result)}`.",
         f"Several plugins: {method.combine.value}.",
     ]
     if method.capability:

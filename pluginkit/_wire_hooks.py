@@ -363,12 +363,15 @@ def _make_unstructure(cls: type) -> Callable[[Any], dict[str, Any]]:
         tp = hints[field.name]
         optional, inner = _is_optional(tp)
         lines.append(f"    v = obj.{field.name}")
+        # A field is left out when it holds its default: the zero value, or None for optional fields (where a
+        # zero — 0, "", [] — is a real value that must survive the round trip).
+        present = "v is not None" if optional else "v"
         if inner in (str, bool, int):
-            lines.append(f"    if v: d[{wire!r}] = v")
+            lines.append(f"    if {present}: d[{wire!r}] = v")
         elif inner is float:
-            lines.append(f"    if v and _isfinite(v): d[{wire!r}] = v")
+            lines.append(f"    if {present} and _isfinite(v): d[{wire!r}] = v")
         elif inner is bytes:
-            lines.append(f"    if v: d[{wire!r}] = _b64e(v)")
+            lines.append(f"    if {present}: d[{wire!r}] = _b64e(v)")
         elif inner is datetime:
             lines.append(f"    if v is not None: d[{wire!r}] = _ftime(v)")
         elif inner is Any:
@@ -384,10 +387,10 @@ def _make_unstructure(cls: type) -> Callable[[Any], dict[str, Any]]:
                 lines.append(f"    if v: d[{wire!r}] = v")
         else:
             fn = _value_unstructurer(inner)
-            if fn is _sanitize_metadata:  # every value may have been dropped
+            if fn is _sanitize_metadata and not optional:  # every value may have been dropped
                 lines.append(f"    if v:\n        m = {gen.ref(fn)}(v)\n        if m: d[{wire!r}] = m")
             else:
-                lines.append(f"    if v: d[{wire!r}] = {gen.ref(fn)}(v)")
+                lines.append(f"    if {present}: d[{wire!r}] = {gen.ref(fn)}(v)")
     lines.append("    return d")
     return gen.compile(fn_name)
 

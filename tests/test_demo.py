@@ -37,6 +37,7 @@ def test_demo_with_the_example_plugins(plugin_site: Path) -> None:
         assert stage in out, stage
     assert "via round-robin delegate" in out
     assert "demo-model         2" in out  # the usage recorder's summary: both requests recorded
+    assert "(SqliteSessionStore): 2 messages" in out and "search 'said' → assistant" in out
 
 
 def test_demo_without_plugins_runs_on_the_built_ins(plugin_site: Path) -> None:

@@ -263,3 +263,24 @@ def test_bad_params_name_the_offending_field(method: str, params: object, messag
     assert caught.value.code == "invalid_request"
     assert caught.value.message.startswith(message)
     assert caught.value.to_error().retryable is False
+
+
+def test_zero_values_of_optional_fields_survive_the_wire() -> None:
+    import attrs
+
+    from pluginkit._payload import payload
+
+    @payload
+    class Optionals:
+        count: int | None = None
+        ratio: float | None = None
+        name: str | None = None
+        tags: list[str] | None = None
+        data: bytes | None = None
+        plain: int = 0
+
+    zeros = Optionals(count=0, ratio=0.0, name="", tags=[], data=b"")
+    assert json.loads(wire.encode(zeros)) == {"Count": 0, "Ratio": 0.0, "Name": "", "Tags": [], "Data": ""}
+    assert wire.decode(wire.encode(zeros), Optionals) == zeros
+    assert wire.encode(Optionals()) == b"{}"
+    assert attrs.has(Optionals)

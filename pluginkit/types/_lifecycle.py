@@ -115,6 +115,8 @@ class Capabilities:
     # pluginkit's own families (unknown keys to a Go host, which ignores them):
     #: ``tool.*``: the plugin provides tools.
     tool_provider: bool = False
+    #: ``session.*``: the plugin provides a chat-session store.
+    session_store: bool = False
 
     def declared(self) -> frozenset[str]:
         """The names of the boolean capability flags that are set."""
