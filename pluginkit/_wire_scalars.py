@@ -30,6 +30,17 @@ _SEQUENCE_ORIGINS = (list, Sequence)
 _MAPPING_ORIGINS = (dict, Mapping)
 
 
+def format_path(path: Sequence[str | int]) -> str:
+    """A field path as people write it: keys joined by dots, list indexes in brackets (``Candidates[1].Priority``)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
 class WireError(ValueError):
     """Input that does not fit a payload type.
 
@@ -44,13 +55,7 @@ class WireError(ValueError):
 
     @property
     def location(self) -> str:
-        out = ""
-        for part in self.path:
-            if isinstance(part, int):
-                out += f"[{part}]"
-            else:
-                out += f".{part}" if out else part
-        return out
+        return format_path(self.path)
 
     def __str__(self) -> str:
         location = self.location

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from pluginkit._wire_scalars import format_path
+
 __all__ = ["FORMATS", "SchemaError", "ValidationError", "json_equal"]
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
@@ -40,13 +42,7 @@ class ValidationError(ValueError):
     @property
     def field(self) -> str:
         """The offending field as ``address.city`` or ``tags[2]``; empty for the arguments object itself."""
-        out = ""
-        for part in self.path:
-            if isinstance(part, int):
-                out += f"[{part}]"
-            else:
-                out += f".{part}" if out else part
-        return out
+        return format_path(self.path)
 
     def __str__(self) -> str:
         field = self.field
