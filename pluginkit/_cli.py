@@ -76,13 +76,18 @@ def _method_dict(m: abi.Method) -> dict[str, Any]:
     }
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def _load_and_list(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """Load every plugin, list them, shut the manager down; the manager still answers for conflicts."""
     manager = _manager(args)
     try:
         manager.load()
-        plugins = manager.plugins()
+        return manager, manager.plugins()
     finally:
         manager.shutdown()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    _, plugins = _load_and_list(args)
     if args.json:
         print(json.dumps([p.to_dict() for p in plugins], indent=2))
         return 0
@@ -116,12 +121,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    manager = _manager(args)
-    try:
-        manager.load()
-        plugins = manager.plugins()
-    finally:
-        manager.shutdown()
+    manager, plugins = _load_and_list(args)
     findings = 0
     print(f"pluginkit ABI {abi.ABI_VERSION}; {len(plugins)} plugin(s) found")
     rows = [(p.id, f"{p.import_seconds * 1000:.1f} ms", p.state.value) for p in plugins if p.source == "entry-point"]

@@ -295,10 +295,7 @@ class PluginManager:
         ``params`` is the typed params object, a JSON-like dict or JSON text. ``notes``, when given, receives
         ``(plugin_id, outcome)`` for every plugin asked (what traces are built from).
         """
-        if self._closing or not self._loaded:
-            self._enter(method)
-        else:
-            next(self._started)
+        self._begin(method)
         try:
             plan = self._plans.get(method) or self._plan(method)
             if params.__class__ is not plan.method.params:
@@ -309,10 +306,7 @@ class PluginManager:
 
     async def acall(self, method: str, params: Any = None, *, notes: list[tuple[str, str]] | None = None) -> Any:
         """:meth:`call` on the running event loop: async hookimpls are awaited with their time limit."""
-        if self._closing or not self._loaded:
-            self._enter(method)
-        else:
-            next(self._started)
+        self._begin(method)
         try:
             plan = self._plans.get(method) or self._plan(method)
             if params.__class__ is not plan.method.params:
