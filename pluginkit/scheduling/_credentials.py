@@ -13,12 +13,16 @@ from pluginkit._redact import strip_sensitive
 __all__ = ["Credential", "candidates_for"]
 
 
-@attrs.define
+@attrs.frozen(eq=False)
 class Credential:
     """A credential the host can use for a provider.
 
     ``models`` limits the models it serves (``None``: every model). ``priority`` tiers credentials: only the
     highest tier with an available credential is offered to a scheduler.
+
+    Frozen: the scheduler derives each route's candidates once per version of its credentials, so a change is a
+    new object handed to :meth:`~pluginkit.scheduling.Scheduler.replace` (``attrs.evolve`` makes one), never an
+    edit in place that the scheduler could not see. Compared by identity, like the account it stands for.
     """
 
     id: str

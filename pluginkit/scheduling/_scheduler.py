@@ -36,10 +36,10 @@ __all__ = ["Pick", "Scheduler"]
 
 log = logging.getLogger("pluginkit.scheduler")
 BUILTINS = ("fill-first", "round-robin")
-#: Bounds of the scheduler's small caches (each is reset when full): provider lists → key sets, key sets →
-#: sorted lists, built-in decisions → their :class:`Pick`.
-MAX_KEY_SETS = 256
-MAX_PICKS = 1024
+#: Bounds of the scheduler's caches (each is reset when full): routes remembered as pools, fallback reasons
+#: remembered per pool.
+MAX_POOLS = 256
+MAX_REASONS = 64
 
 
 @attrs.frozen
@@ -49,6 +49,35 @@ class Pick:
     credential: Credential
     plugin: str
     decision: str
+    #: The trace's notes for the scheduler stage: the plugin that answered, if one did.
+    notes: tuple[tuple[str, str], ...] | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "notes", ((self.plugin, "answered"),) if self.plugin else None)
+
+
+class _Pool:
+    """What one route (first provider, provider list, model) offers, for one version of the credentials.
+
+    Eligibility, the top tier, the provider keys a plugin sees, the round-robin cursor keys and the built-in
+    decisions (immutable :class:`Pick` objects, one per candidate and reason) depend only on the credentials and
+    the route, so they are derived once here instead of on every request. What a request adds — credentials it
+    already tried, cooldowns — is applied on top (:meth:`Scheduler._candidates`).
+    """
+
+    __slots__ = ("cursor_keys", "keys", "names", "picks", "providers", "top", "usable")
+
+    def __init__(self, credentials: Sequence[Credential], provider: str, providers: Sequence[str], model: str):
+        self.providers = list(providers)
+        self.keys = frozenset(p.lower() for p in providers) if providers else frozenset((provider.lower(),))
+        #: The provider keys a scheduler plugin is shown, sorted.
+        self.names = tuple(sorted(self.keys))
+        self.usable = eligible(credentials, providers=self.keys, model=model, tried=frozenset())
+        self.top = top_tier(self.usable)
+        #: Round-robin cursor keys: the strategy's own, and a delegate's (a plugin's rotation is its own).
+        self.cursor_keys = (_cursor_key(provider, model, False), _cursor_key(provider, model, True))
+        #: (plugin, why, delegate, selector) → the decision for each top-tier candidate, built when first needed.
+        self.picks: dict[tuple[str, str, str, str], list[Pick | None]] = {}
 
 
 class Scheduler:
@@ -57,6 +86,8 @@ class Scheduler:
     :meth:`pick` is the general path. :meth:`pick_now` is the same decision without awaiting, for the pipeline's
     hot path when nothing in it can block: a pick is a handful of dictionary lookups, and a chain of coroutines
     would cost more than the work.
+
+    :attr:`credentials` is a tuple: assign a new sequence, or :meth:`replace` one credential, to change it.
     """
 
     def __init__(
@@ -70,36 +101,63 @@ class Scheduler:
         if strategy not in BUILTINS:
             raise PluginKitError("invalid_config", f"strategy must be one of {', '.join(BUILTINS)}, not {strategy!r}")
         self.manager = manager
-        self.credentials: list[Credential] = list(credentials)
         self.strategy = strategy
         self.state: SchedulerState = state or MemoryState()
-        self._key_sets: dict[tuple[str, ...], frozenset[str]] = {}
-        self._sorted_keys: dict[frozenset[str], tuple[str, ...]] = {}
-        self._picks: dict[tuple[Any, ...], Pick] = {}
+        self._pools: dict[tuple[str, str], _Pool] = {}
+        self.credentials = tuple(credentials)
 
-    async def available(self, providers: frozenset[str], model: str, tried: frozenset[str]) -> list[Credential]:
-        """Credentials a request may use now; raises ``model_cooldown`` or ``auth_unavailable`` when none."""
-        usable = self._usable(providers, model, tried)
-        moment = now()
-        return _ready(usable, await self.state.cooling(model, moment), model, moment)
+    @property
+    def credentials(self) -> tuple[Credential, ...]:
+        """The host's credentials, in the order they were given."""
+        return self._credentials
 
-    def _usable(self, providers: frozenset[str], model: str, tried: frozenset[str]) -> list[Credential]:
-        usable = eligible(self.credentials, providers=providers, model=model, tried=tried)
+    @credentials.setter
+    def credentials(self, credentials: Sequence[Credential]) -> None:
+        ids = [c.id for c in credentials]
+        if len(set(ids)) != len(ids):
+            duplicated = sorted({i for i in ids if ids.count(i) > 1})
+            raise PluginKitError("invalid_config", f"credential ids must be unique: {', '.join(duplicated)}")
+        self._credentials = tuple(credentials)
+        self._pools = {}  # a new dict, not clear(): a pick running on another thread keeps the pools it read
+
+    def replace(self, credential: Credential) -> None:
+        """Put ``credential`` in place of the one with the same ID (added at the end when there is none), e.g.
+        ``scheduler.replace(attrs.evolve(old, disabled=True))``."""
+        current = list(self._credentials)
+        for index, existing in enumerate(current):
+            if existing.id == credential.id:
+                current[index] = credential
+                break
+        else:
+            current.append(credential)
+        self.credentials = current
+
+    def _pool(self, provider: str, providers: Sequence[str], model: str) -> _Pool:
+        """The route's pool for the current credentials (built on first use, bounded)."""
+        pools = self._pools
+        pool = pools.get((provider, model))
+        if pool is None or pool.providers != providers:
+            pool = _Pool(self._credentials, provider, providers, model)
+            if len(pools) >= MAX_POOLS:
+                pools = self._pools = {}
+            pools[(provider, model)] = pool
+        return pool
+
+    def _usable(self, pool: _Pool, model: str, tried: frozenset[str]) -> list[Credential]:
+        usable = [c for c in pool.usable if c.id not in tried] if tried else pool.usable
         if not usable:
-            raise PluginKitError(
-                "auth_unavailable", f"no credential available for {'/'.join(sorted(providers)) or '?'} {model}"
-            )
+            raise PluginKitError("auth_unavailable", f"no credential available for {'/'.join(pool.names)} {model}")
         return usable
 
-    def _keys(self, provider: str, providers: Sequence[str]) -> frozenset[str]:
-        """The lower-cased provider keys of a route (routes are few and reused: remembered per provider list)."""
-        names = tuple(providers) if providers else (provider,)
-        keys = self._key_sets.get(names)
-        if keys is None:
-            if len(self._key_sets) >= MAX_KEY_SETS:
-                self._key_sets.clear()
-            keys = self._key_sets[names] = frozenset(p.lower() for p in names)
-        return keys
+    async def available(
+        self, provider: str, providers: Sequence[str], model: str, tried: frozenset[str] = frozenset()
+    ) -> list[Credential]:
+        """Credentials a request may use now, highest tier first and sorted by ID; raises ``model_cooldown`` or
+        ``auth_unavailable`` when none."""
+        pool = self._pool(provider, providers, model)
+        usable = self._usable(pool, model, tried)
+        moment = now()
+        return _ready(usable, await self.state.cooling(model, moment), model, moment)
 
     async def pick(
         self,
@@ -112,15 +170,18 @@ class Scheduler:
         metadata: t.Metadata | None = None,
         tried: frozenset[str] = frozenset(),
     ) -> Pick:
-        keys = self._keys(provider, providers)
-        candidates = await self.available(keys, model, tried)
-        plugin_pick = await self._ask_plugin(candidates, provider, keys, model, stream, headers or {}, metadata or {})
+        pool = self._pool(provider, providers, model)
+        candidates = await self.available(provider, providers, model, tried)
+        plugin_pick = await self._ask_plugin(candidates, pool, provider, model, stream, headers or {}, metadata or {})
         if isinstance(plugin_pick, Pick):
             return plugin_pick
         plugin_id, why, delegate = plugin_pick
         selector = delegate or self.strategy
-        chosen = await self._builtin(selector, candidates, provider, model, delegated=bool(delegate))
-        return _decided(chosen, plugin_id, why, delegate, selector)
+        if selector == "fill-first":
+            index = 0
+        else:
+            index = await self.state.next_cursor(pool.cursor_keys[bool(delegate)]) % len(candidates)
+        return self._decision(pool, candidates, index, plugin_id, why, delegate)
 
     def pick_now(
         self,
@@ -139,16 +200,11 @@ class Scheduler:
         state: Any = self.state
         if state.__class__ is not MemoryState:  # exactly: a subclass may do I/O in its async methods
             return None
-        keys = self._keys(provider, providers)
-        usable = self._usable(keys, model, tried)
-        if state._cool:  # something is cooling down (for some model): the general rule
-            moment = now()
-            candidates = _ready(usable, state.cooling_now(model, moment), model, moment)
-        else:
-            candidates = usable if len(usable) == 1 else top_tier(usable)
-        asked = self._plugin_request(candidates, provider, keys, model, stream, headers, metadata)
+        pool = self._pool(provider, providers, model)
+        candidates = self._candidates(pool, model, tried, state)
+        asked = self._plugin_request(candidates, pool, provider, model, stream, headers, metadata)
         if asked is None:
-            return self._builtin_now(candidates, provider, model, "", "", "")
+            return self._builtin_now(pool, candidates, "", "", "")
         plan, owner, request = asked
         if not plan.inline:
             return None
@@ -157,37 +213,58 @@ class Scheduler:
             answer = plan.runner(plan, request, self.manager, notes)
         except PluginKitError:
             if owner.state is PluginState.FUSED:
-                return self._builtin_now(candidates, provider, model, owner.id, "crashed and was fused", "")
+                return self._builtin_now(pool, candidates, owner.id, "crashed and was fused", "")
             raise
         judged = self._judge(owner, answer, notes, candidates)
         if isinstance(judged, Pick):
             return judged
-        return self._builtin_now(candidates, provider, model, *judged)
+        return self._builtin_now(pool, candidates, *judged)
 
-    def _builtin_now(
-        self, candidates: list[Credential], provider: str, model: str, plugin_id: str, why: str, delegate: str
-    ) -> Pick:
-        selector = delegate or self.strategy
-        if selector == "fill-first":
-            chosen = candidates[0]
+    def _candidates(self, pool: _Pool, model: str, tried: frozenset[str], state: MemoryState) -> list[Credential]:
+        """The pool's top tier, or — when this request already tried some or something is cooling down — the
+        general rule applied to the pool."""
+        if not tried and not state._cool:
+            if not pool.top:
+                self._usable(pool, model, tried)  # raises auth_unavailable
+            return pool.top
+        usable = self._usable(pool, model, tried)
+        moment = now()
+        return _ready(usable, state.cooling_now(model, moment), model, moment)
+
+    def _builtin_now(self, pool: _Pool, candidates: list[Credential], plugin_id: str, why: str, delegate: str) -> Pick:
+        if (delegate or self.strategy) == "fill-first":
+            index = 0
         else:
             state: Any = self.state
-            chosen = candidates[state.next_cursor_now(_cursor_key(provider, model, bool(delegate))) % len(candidates)]
-        # Built-in decisions repeat (same credential, same words): a Pick is immutable, so one object serves them
-        # all. Keyed by the credential object too (the cached Pick holds it, so its id cannot be reused).
-        key = (id(chosen), chosen.id, plugin_id, why, delegate, selector)
-        pick = self._picks.get(key)
+            index = state.next_cursor_now(pool.cursor_keys[bool(delegate)]) % len(candidates)
+        return self._decision(pool, candidates, index, plugin_id, why, delegate)
+
+    def _decision(
+        self, pool: _Pool, candidates: list[Credential], index: int, plugin_id: str, why: str, delegate: str
+    ) -> Pick:
+        """The built-in selector's :class:`Pick` of ``candidates[index]``. Decisions repeat (same credential, same
+        words) and a Pick is immutable, so one object per candidate and reason serves every request of the pool;
+        when ``candidates`` is not the pool's top tier (tries, cooldowns) a new one is made."""
+        selector = delegate or self.strategy
+        chosen = candidates[index]
+        if candidates is not pool.top:
+            return _decided(chosen, plugin_id, why, delegate, selector)
+        reason = (plugin_id, why, delegate, selector)
+        known = pool.picks.get(reason)
+        if known is None:
+            if len(pool.picks) >= MAX_REASONS:
+                pool.picks.clear()
+            known = pool.picks[reason] = [None] * len(candidates)
+        pick = known[index]
         if pick is None:
-            if len(self._picks) >= MAX_PICKS:
-                self._picks.clear()
-            pick = self._picks[key] = _decided(chosen, plugin_id, why, delegate, selector)
+            pick = known[index] = _decided(chosen, plugin_id, why, delegate, selector)
         return pick
 
     def _plugin_request(
         self,
         candidates: list[Credential],
+        pool: _Pool,
         provider: str,
-        providers: frozenset[str],
         model: str,
         stream: bool,
         headers: t.Headers,
@@ -199,15 +276,10 @@ class Scheduler:
         if not plan.impls:
             return None
         owner = plan.impls[0].record
-        names = self._sorted_keys.get(providers)
-        if names is None:
-            if len(self._sorted_keys) >= MAX_KEY_SETS:
-                self._sorted_keys.clear()
-            names = self._sorted_keys[providers] = tuple(sorted(providers))
         request = _pick_request(
             plugin=owner.registration.metadata if owner.registration else t.PluginMetadata(),
-            provider="" if len(providers) > 1 else provider.lower(),
-            providers=list(names),
+            provider="" if len(pool.keys) > 1 else provider.lower(),
+            providers=list(pool.names),
             model=model,
             stream=stream,
             options=_options(headers={k: list(v) for k, v in headers.items()}, metadata=dict(metadata)),
@@ -228,15 +300,15 @@ class Scheduler:
     async def _ask_plugin(
         self,
         candidates: list[Credential],
+        pool: _Pool,
         provider: str,
-        providers: frozenset[str],
         model: str,
         stream: bool,
         headers: t.Headers,
         metadata: t.Metadata,
     ) -> Pick | tuple[str, str, str]:
         """The plugin's pick, or ``(plugin_id, why it fell back, delegate or "")`` for the built-in selector."""
-        asked = self._plugin_request(candidates, provider, providers, model, stream, headers, metadata)
+        asked = self._plugin_request(candidates, pool, provider, model, stream, headers, metadata)
         if asked is None:
             return "", "", ""
         _, owner, request = asked
@@ -270,14 +342,6 @@ class Scheduler:
             return owner.id, "delegated", delegate
         log.warning("scheduler %r answered neither a candidate nor a valid delegate (%r)", owner.id, delegate)
         return owner.id, f"answered an invalid delegate {delegate!r}", ""
-
-    async def _builtin(
-        self, selector: str, candidates: list[Credential], provider: str, model: str, *, delegated: bool
-    ) -> Credential:
-        if selector == "fill-first":
-            return candidates[0]
-        cursor = await self.state.next_cursor(_cursor_key(provider, model, delegated))
-        return candidates[cursor % len(candidates)]
 
     async def report(self, credential: Credential, model: str, error: PluginKitError) -> bool:
         """Cool a credential down after an upstream 429 or 5xx that said when to come back (``retry_after``).
@@ -321,6 +385,7 @@ _candidate = builder(t.SchedulerCandidate)
 _set_credential = Pick.__dict__["credential"].__set__
 _set_plugin = Pick.__dict__["plugin"].__set__
 _set_decision = Pick.__dict__["decision"].__set__
+_set_notes = Pick.__dict__["notes"].__set__
 
 
 def _new_pick(credential: Credential, plugin: str, decision: str) -> Pick:
@@ -329,4 +394,5 @@ def _new_pick(credential: Credential, plugin: str, decision: str) -> Pick:
     _set_credential(pick, credential)
     _set_plugin(pick, plugin)
     _set_decision(pick, decision)
+    _set_notes(pick, ((plugin, "answered"),) if plugin else None)
     return pick
