@@ -83,8 +83,8 @@ class Plan:
     """Everything needed to run one method: its ordered impls and the pieces its rule uses."""
 
     __slots__ = (
-        "all_sync", "copy", "fuse", "impls", "inline", "is_zero", "isolate", "method", "pinned", "result_type",
-        "rule", "runner", "timeout", "wrappers",
+        "all_sync", "copy", "fuse", "impls", "inline", "is_zero", "isolate", "method", "owners", "pinned",
+        "result_type", "rule", "runner", "timeout", "wrappers",
     )
 
     def __init__(self, method: abi.Method, impls: list[Impl], timeout: float | None, fuse: bool) -> None:
@@ -105,15 +105,19 @@ class Plan:
         #: Whether async callers may run the plan inline, without awaiting (all sync, no wrappers, not threaded).
         self.inline = self.all_sync and not self.wrappers and not any(i.record.threaded for i in self.impls)
         self.runner = self._pick_runner(method.combine)
+        #: Owner key (a provider) → the impl that owns it, filled by ``PluginManager._owner``. A plan is replaced,
+        #: never edited, when plugins change, so its answers cannot go stale.
+        self.owners: dict[str, Impl | None] = {}
 
     def _pick_runner(self, combine: abi.Combine) -> Callable[..., Any]:
-        """The synchronous runner: a plain-loop twin of the rule when every hookimpl is sync (the fast path),
-        else the generator rule driven with async hookimpls on the manager's loop thread."""
-        from pluginkit._fastrules import SYNC_RULES
+        """The synchronous runner: for one plain sync plugin its solo runner, else a plain-loop twin of the rule
+        when every hookimpl is sync (the fast path), else the generator rule driven with async hookimpls on the
+        manager's loop thread."""
+        from pluginkit._fastrules import SYNC_RULES, solo
 
         fast = SYNC_RULES.get(combine)
         if fast is not None and self.all_sync and not self.wrappers:
-            return fast
+            return solo(self) or fast
         return _generic_sync
 
     def pin(self) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pluginkit import abi
 from pluginkit._dispatch import (
+    _P,
     EMPTY,
     Failed,
     Impl,
@@ -39,7 +40,7 @@ from pluginkit.errors import PluginKitError
 if TYPE_CHECKING:
     from pluginkit._manager import PluginManager
 
-__all__ = ["SYNC_RULES", "settle_sync"]
+__all__ = ["SYNC_RULES", "settle_sync", "solo"]
 
 SyncRule = Callable[[Plan, Any, "PluginManager", "list[tuple[str, str]] | None"], Any]
 
@@ -68,14 +69,7 @@ def chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str
     body = params.body
     if len(plan.impls) == 1:  # a lone plugin's answer is the result: no copy, no new object
         impl = plan.impls[0]
-        answer = _call_sync(plan, impl, params, manager)
-        if answer.__class__ is Failed or answer is EMPTY or not answer.body:
-            if notes is not None:
-                note(notes, impl, answer, plan)
-            return plan.result_type(body=body)  # never mutate the plugin's answer: it may be a shared constant
-        if notes is not None:
-            notes.append((impl.record.id, "answered"))  # it has a body: not a zero answer
-        return answer
+        return _chain_alone(plan, params, manager, notes, impl, _call_sync(plan, impl, params, manager))
     for impl in plan.impls:
         step = plan.copy(params)
         step.body = body
@@ -91,19 +85,7 @@ def header_chain(plan: Plan, params: Any, manager: PluginManager, notes: list[tu
     body = params.body
     if len(plan.impls) == 1:  # a lone interceptor's change set is the combined one (the per-chunk hot path)
         impl = plan.impls[0]
-        answer = _call_sync(plan, impl, params, manager)
-        if answer.__class__ is not Failed and answer is not EMPTY and answer.body:
-            if notes is not None:
-                notes.append((impl.record.id, "answered"))  # it has a body: not a zero answer
-            return answer
-        if notes is not None:
-            note(notes, impl, answer, plan)
-        if answer.__class__ is Failed or answer is EMPTY:
-            return plan.result_type(body=body)
-        result = plan.result_type(headers=answer.headers, body=body, clear_headers=answer.clear_headers)
-        if getattr(answer, "drop_chunk", False):
-            result.drop_chunk = True
-        return result
+        return _header_chain_alone(plan, params, manager, notes, impl, _call_sync(plan, impl, params, manager))
     field = headers_field(params)
     current: dict[str, list[str]] = getattr(params, field)
     changes: dict[str, list[str]] = {}
@@ -139,7 +121,61 @@ def single_owner(plan: Plan, params: Any, manager: PluginManager, notes: list[tu
     )
     if owner is None:
         return _fallback(plan, params, manager._owner_miss(plan, params))
-    answer = _call_sync(plan, owner, params, manager)
+    return _owner_answered(plan, params, manager, notes, owner, _call_sync(plan, owner, params, manager))
+
+
+# -- one plugin ------------------------------------------------------------------------------------------------
+# How each rule ends when exactly one plugin was asked, given its settled answer (typed result, EMPTY or Failed).
+# The loops above end this way for a lone plugin, and so does a plan's solo runner (below) whenever the answer is
+# not simply one the rule keeps as it is.
+
+
+def _first_success_alone(
+    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None, impl: Impl, answer: Any
+) -> Any:
+    if answer.__class__ is not Failed and answer is not EMPTY and not plan.is_zero(answer):
+        if notes is not None:
+            notes.append((impl.record.id, "answered"))
+        return answer
+    if notes is not None:
+        note(notes, impl, answer, plan)
+    if answer.__class__ is Failed:
+        raise answer.error
+    return _fallback(plan, params, "no plugin answered")
+
+
+def _chain_alone(
+    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None, impl: Impl, answer: Any
+) -> Any:
+    if answer.__class__ is Failed or answer is EMPTY or not answer.body:
+        if notes is not None:
+            note(notes, impl, answer, plan)
+        return plan.result_type(body=params.body)  # never mutate the plugin's answer: it may be a shared constant
+    if notes is not None:
+        notes.append((impl.record.id, "answered"))  # it has a body: not a zero answer
+    return answer
+
+
+def _header_chain_alone(
+    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None, impl: Impl, answer: Any
+) -> Any:
+    if answer.__class__ is not Failed and answer is not EMPTY and answer.body:
+        if notes is not None:
+            notes.append((impl.record.id, "answered"))  # it has a body: not a zero answer
+        return answer
+    if notes is not None:
+        note(notes, impl, answer, plan)
+    if answer.__class__ is Failed or answer is EMPTY:
+        return plan.result_type(body=params.body)
+    result = plan.result_type(headers=answer.headers, body=params.body, clear_headers=answer.clear_headers)
+    if getattr(answer, "drop_chunk", False):
+        result.drop_chunk = True
+    return result
+
+
+def _owner_answered(
+    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None, owner: Impl, answer: Any
+) -> Any:
     if notes is not None:
         if answer.__class__ is plan.result_type and not plan.is_zero(answer):
             notes.append((owner.record.id, "answered"))
@@ -175,6 +211,70 @@ def fan_out(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[s
         if answer.__class__ is not Failed:
             answers[impl.record.id] = plan.result_type() if answer is EMPTY else answer
     return answers
+
+
+def _any_accepts_alone(
+    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None, impl: Impl, answer: Any
+) -> Any:
+    if answer.__class__ is not Failed and answer is not EMPTY and answer.authenticated:
+        if notes is not None:
+            notes.append((impl.record.id, "answered"))  # authenticated: not a zero answer
+        return answer
+    if notes is not None:
+        note(notes, impl, answer, plan)
+    return plan.result_type()
+
+
+Ending = Callable[[Plan, Any, "PluginManager", "list[tuple[str, str]] | None", Impl, Any], Any]
+#: Each rule's ending for one plugin, and which answers it keeps exactly as the plugin gave them: ``body`` (a
+#: non-empty body), ``authenticated``, or ``nonzero`` (any answer that is not the zero value).
+ALONE: dict[abi.Combine, tuple[Ending, str]] = {
+    abi.Combine.FIRST_SUCCESS: (_first_success_alone, "nonzero"),
+    abi.Combine.CHAIN: (_chain_alone, "body"),
+    abi.Combine.HEADER_CHAIN: (_header_chain_alone, "body"),
+    abi.Combine.SINGLE_OWNER: (_owner_answered, "nonzero"),
+    abi.Combine.ANY_ACCEPTS: (_any_accepts_alone, "authenticated"),
+}
+
+
+def solo(plan: Plan) -> SyncRule | None:
+    """The runner of a plan with one plugin, or ``None`` when the plan needs its rule's loop.
+
+    Most plans on the request path have exactly one plugin, and for a plain synchronous one every rule comes down
+    to: call it; if it answered a typed result the rule keeps as it is, note it and return it. This runner does
+    just that with everything bound in advance — no rule loop, no per-call dispatch — and hands every other
+    outcome (an exception, an untyped or zero answer) to the rule's ending for one plugin, after settling it as
+    :func:`~pluginkit._dispatch._call_sync` would. ``tests/test_rules_equivalence.py`` holds it to the rules.
+    """
+    if len(plan.impls) != 1 or not plan.inline:
+        return None
+    combine = abi.Combine.SINGLE_OWNER if plan.pinned else plan.method.combine
+    if combine is abi.Combine.SINGLE_OWNER and not plan.pinned and plan.method.owner != "priority":
+        return None  # the owner depends on the params (provider, flag, route): the rule decides
+    if combine not in ALONE:
+        return None
+    ending, keeps = ALONE[combine]
+    impl = plan.impls[0]
+    call = impl.function if impl.mode == _P else impl.start
+    result_type: Any = plan.result_type
+    is_zero, answered = plan.is_zero, (impl.record.id, "answered")
+    by_body, by_auth = keeps == "body", keeps == "authenticated"
+
+    def run_solo(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
+        value: Any
+        try:
+            value = call(params)
+        except Exception as exc:
+            return ending(plan, params, manager, notes, impl, settle_sync(plan, impl, manager, None, exc))
+        if value.__class__ is result_type and (
+            value.body if by_body else value.authenticated if by_auth else not is_zero(value)
+        ):
+            if notes is not None:
+                notes.append(answered)
+            return value
+        return ending(plan, params, manager, notes, impl, settle_sync(plan, impl, manager, value, None))
+
+    return run_solo
 
 
 def settle_sync(plan: Plan, impl: Impl, manager: PluginManager, value: Any, error: Exception | None) -> Any:

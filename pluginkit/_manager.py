@@ -31,6 +31,8 @@ from pluginkit.errors import PluginKitError
 __all__ = ["PluginManager"]
 
 log = logging.getLogger("pluginkit")
+#: Bound of a plan's owner cache (distinct provider keys remembered per plan).
+MAX_OWNER_KEYS = 256
 
 
 class PluginManager:
@@ -371,13 +373,14 @@ class PluginManager:
         if rule == "priority" or plan.pinned:
             return plan.impls[0] if plan.impls else None
         if rule == "provider":
-            key = (getattr(params, "auth_provider", "") or getattr(params, "provider", "")).strip().lower()
-            family = plan.method.family
-            for impl in plan.impls:
-                identifiers = impl.record.identifiers
-                if identifiers.get(family) == key or (family == "model" and key in identifiers.values()):
-                    return impl
-            return None
+            key = getattr(params, "auth_provider", "") or getattr(params, "provider", "")
+            try:
+                return plan.owners[key]  # providers are few and repeat: one lookup per call after the first
+            except KeyError:
+                owner = self._provider_owner(plan, key.strip().lower())
+                if len(plan.owners) < MAX_OWNER_KEYS:
+                    plan.owners[key] = owner
+                return owner
         if rule == "flag":
             wanted = set(params.triggered_flags)
             return next((i for i in plan.impls if wanted & i.record.flags), None)
@@ -385,6 +388,15 @@ class PluginManager:
             route = route_key(params.method, params.path)
             return next((i for i in plan.impls if route in i.record.routes), None)
         raise PluginKitError("internal_error", f"unknown owner rule {rule!r}")
+
+    @staticmethod
+    def _provider_owner(plan: Plan, key: str) -> Impl | None:
+        family = plan.method.family
+        for impl in plan.impls:
+            identifiers = impl.record.identifiers
+            if identifiers.get(family) == key or (family == "model" and key in identifiers.values()):
+                return impl
+        return None
 
     def _owner_miss(self, plan: Plan, params: Any) -> str:
         if plan.method.owner == "provider":
