@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -18,7 +18,9 @@ from pluginkit.pipeline._formats import normalize_formats
 if TYPE_CHECKING:
     from pluginkit._manager import PluginManager
 
-__all__ = ["ExecutorChoice", "NativeExecutor", "Request", "Response", "Stages", "Trace", "TraceStep", "Translate"]
+__all__ = [
+    "ExecutorChoice", "NativeExecutor", "Request", "Response", "Route", "Stages", "Trace", "TraceStep", "Translate",
+]
 
 #: A native translator: (body, model, stream) → body in the target format.
 Translate = Callable[[bytes, str, bool], bytes]
@@ -57,32 +59,50 @@ class TraceStep:
     decision: str
 
 
+#: A trace entry: (stage, notes, end_ns, decision, start_ns or ``None`` for "where the previous entry ended").
+TraceEntry = tuple[str, "Sequence[tuple[str, str]] | None", int, "str | tuple[Any, ...]", "int | None"]
+
+
 class Trace:
     """The stages a request went through, recorded as raw tuples (cheap) and shaped into :class:`TraceStep`
-    objects only when read: most traces are never read, so the plugins' notes are kept as the dispatcher wrote
-    them and turned into ``"plugin (outcome)"`` strings by :attr:`steps`."""
+    objects only when read: most traces are never read.
 
-    __slots__ = ("_raw",)
+    A whole request's stages run one after another, so each is recorded with one clock reading, at its end
+    (:attr:`mark`); its duration is the time since the previous entry ended (the trace's creation for the first),
+    which also charges a stage with the host's own work for it (building its params). Stages whose spans overlap
+    (a stream's per-chunk stages) give their start explicitly (:meth:`add`).
+
+    A decision is a string, or ``(format, *args)`` formatted with :meth:`str.format` when read, for decisions
+    that would otherwise be formatted on every request. The plugins' notes are kept as the dispatcher wrote them
+    (callers hand over lists they no longer write to) and turned into ``"plugin (outcome)"`` strings when read.
+    """
+
+    __slots__ = ("_raw", "mark", "started_ns")
 
     def __init__(self) -> None:
-        self._raw: list[tuple[str, list[tuple[str, str]] | None, int, str]] = []
+        self._raw: list[TraceEntry] = []
+        #: ``trace.mark((stage, notes, perf_counter_ns(), decision, None))`` records a stage that just ended: the
+        #: list's own ``append``, so the request path pays no Python call for it.
+        self.mark: Callable[[TraceEntry], None] = self._raw.append
+        self.started_ns = _perf_ns()
 
-    def add(self, stage: str, started_ns: int, decision: str = "", notes: list[tuple[str, str]] | None = None) -> None:
-        """Record ``stage`` (started at ``started_ns``); ``notes`` must not change afterwards (callers hand over a
-        list they no longer write to)."""
-        self._raw.append((stage, notes, _perf_ns() - started_ns, decision))
+    def add(
+        self, stage: str, started_ns: int, decision: str = "", notes: Sequence[tuple[str, str]] | None = None
+    ) -> None:
+        """Record ``stage``, which started at ``started_ns`` and ends now."""
+        self._raw.append((stage, notes, _perf_ns(), decision, started_ns))
 
     @property
     def steps(self) -> list[TraceStep]:
-        return [
-            TraceStep(
-                stage,
-                tuple(f"{plugin} ({outcome})" if outcome != "answered" else plugin for plugin, outcome in notes or ()),
-                ns / 1e9,
-                decision,
-            )
-            for stage, notes, ns, decision in self._raw
-        ]
+        steps = []
+        previous_end = self.started_ns
+        for stage, notes, end_ns, decision, start_ns in self._raw:
+            ns = end_ns - (previous_end if start_ns is None else start_ns)
+            previous_end = end_ns
+            plugins = tuple(f"{who} ({outcome})" if outcome != "answered" else who for who, outcome in notes or ())
+            text = decision if isinstance(decision, str) else decision[0].format(*decision[1:])
+            steps.append(TraceStep(stage, plugins, ns / 1e9, text))
+        return steps
 
     def table(self) -> str:
         """The trace as a readable table, one row per stage under its ABI method name."""
@@ -130,10 +150,34 @@ class ExecutorChoice:
     outputs: tuple[str, ...]
     native: NativeExecutor | None = None
     plugin: str = ""
+    #: How traces name it, and its ``UsageRecord.executor_type``.
+    name: str = attrs.field(init=False, eq=False)
+    usage_type: str = attrs.field(init=False, eq=False)
 
-    @property
-    def name(self) -> str:
-        return f"native {self.provider}" if self.native is not None else self.plugin
+    def __attrs_post_init__(self) -> None:
+        native = self.native is not None
+        object.__setattr__(self, "name", f"native {self.provider}" if native else self.plugin)
+        object.__setattr__(self, "usage_type", "native" if native else f"plugin:{self.plugin}")
+
+
+@attrs.define(slots=True)
+class Route:
+    """What serving a client format through one executor takes, decided once per :class:`Stages` snapshot: the
+    formats negotiated with the executor, the native translators that apply, and the trace's words for them."""
+
+    choice: ExecutorChoice
+    #: The format the executor reads (the client's when it can) and the one it answers in.
+    source_format: str
+    out_format: str
+    #: Native translators for this pair, if the host registered them (plugins translate otherwise).
+    to_source: Translate | None
+    from_output: Translate | None
+    translate_decision: str
+    back_decision: str
+    #: The plugin executor's pinned plan (``None`` for a native executor), built on first use.
+    executor_plan: Plan | None = None
+    #: The executor stage's notes, shared by every trace (never written to).
+    executor_notes: tuple[tuple[str, str], ...] = ()
 
 
 class Stages:
@@ -146,7 +190,7 @@ class Stages:
 
     __slots__ = (
         "after", "auth", "before", "chunk", "exclusive", "executors", "first", "normalize", "normalize_after",
-        "normalize_before", "pinned", "response_translate", "thinking", "token", "translate",
+        "normalize_before", "pinned", "response_translate", "routes", "thinking", "token", "translate",
     )
 
     def __init__(self, manager: PluginManager) -> None:
@@ -184,6 +228,8 @@ class Stages:
                 self.executors[provider] = ExecutorChoice(provider, *formats, plugin=record.id)
         #: ``(method, plugin)`` → the plan calling only that plugin (exclusive authenticator, plugin executors).
         self.pinned: dict[tuple[str, str], Plan] = {}
+        #: ``(client format, provider)`` → its :class:`Route` (the pipeline fills it; bounded there).
+        self.routes: dict[tuple[str, str], Route] = {}
 
 
 #: The stages of a whole request, in order.

@@ -29,7 +29,7 @@ from pluginkit._manager import PluginManager
 from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline._formats import normalize_formats, usage_from_body
-from pluginkit.pipeline._model import ExecutorChoice, NativeExecutor, Request, Response, Stages, Trace, Translate
+from pluginkit.pipeline._model import ExecutorChoice, NativeExecutor, Request, Response, Route, Stages, Trace, Translate
 from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
 from pluginkit.scheduling import Credential, Pick, Scheduler, SchedulerState
@@ -39,6 +39,8 @@ __all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 perf_ns = time.perf_counter_ns
 Notes = list[tuple[str, str]]
 _NO_TRIES: frozenset[str] = frozenset()
+#: Bound of a snapshot's route cache (client format × provider pairs).
+MAX_ROUTES = 256
 _auth_request = builder(t.FrontendAuthRequest)
 _intercept_request = builder(t.RequestInterceptRequest)
 _translate_request = builder(t.RequestTranslateRequest)
@@ -111,6 +113,7 @@ class Pipeline:
         bodies, or one stream event at a time). Plugin translators are used only for pairs without one."""
         old_request, old_response = self._translators.get((from_format, to_format), (None, None))
         self._translators[(from_format, to_format)] = (request or old_request, response or old_response)
+        self._snapshot = None  # routes derived from the old translators are stale
 
     def add_executor(
         self, provider: str, executor: NativeExecutor, *, input_formats: Sequence[str], output_formats: Sequence[str]
@@ -122,6 +125,7 @@ class Pipeline:
             tuple(normalize_formats(list(output_formats))),
             native=executor,
         )
+        self._snapshot = None  # routes derived from the old executors are stale
 
     # -- lookups ------------------------------------------------------------------------------------------------
     def providers_for(self, model: str) -> list[str]:
@@ -183,72 +187,85 @@ class Pipeline:
                 raise
         return stages, True
 
+    def _route(self, stages: Stages, client_format: str, provider: str) -> Route:
+        """How ``client_format`` is served by ``provider``'s executor (cached per snapshot, bounded)."""
+        route = stages.routes.get((client_format, provider))
+        if route is not None:
+            return route
+        choice = self._executor(stages, provider)
+        source = client_format if client_format in choice.inputs else choice.inputs[0]
+        out = client_format if client_format in choice.outputs else choice.outputs[0]
+        to_source = self._translators.get((client_format, source), (None, None))[0]
+        from_output = self._translators.get((client_format, out), (None, None))[1]
+        plan = None if choice.native is not None else self._pinned(stages, "executor.execute", choice.plugin)
+        route = Route(
+            choice, source, out, to_source, from_output, f"{client_format} → {source}", f"{out} → {client_format}",
+            executor_plan=plan, executor_notes=((choice.name, "answered"),),
+        )
+        if len(stages.routes) >= MAX_ROUTES:
+            stages.routes.clear()
+        stages.routes[(client_format, provider)] = route
+        return route
+
     # -- whole responses ----------------------------------------------------------------------------------------
     async def execute(self, request: Request) -> Response:
         """Run a request and return the whole response. Failures raise :class:`StageError`."""
         trace = Trace()
-        started = perf_ns()
         token = current_request_id.set(request.request_id)
         usage = _usage_record(model=request.model, requested_at=datetime.now(UTC), source=request.format)
         manager = self.manager
-        notes: Notes  # every stage's notes list is new ([], not list[...](): a generic alias costs ~10x)
         counted = False
         try:
             stages, counted = self._begin(trace)
             headers, body = await self._front(request, trace, stages)
-            pick, choice, ereq, out_format = None, None, None, ""
-            answer: t.ExecutorResponse | None = None
             tried: set[str] = set()
-            while answer is None:
-                pick, choice, ereq, out_format = await self._prepare(request, headers, body, trace, tried, stages)
-                stage_started = perf_ns()
+            while True:
+                pick, route, ereq = await self._prepare(request, headers, body, trace, tried, stages)
+                choice = route.choice
                 try:
-                    if choice.native is not None:
-                        answer = await choice.native.execute(ereq)
+                    plan = route.executor_plan
+                    if plan is None:
+                        answer = await choice.native.execute(ereq)  # type: ignore[union-attr]  # native: no plan
+                    elif plan.inline:
+                        answer = plan.runner(plan, ereq, manager, None)
                     else:
-                        plan = self._pinned(stages, "executor.execute", choice.plugin)
-                        inline = plan.inline
-                        answer = plan.runner(plan, ereq, manager, None) if inline else await run_async(
-                            plan, ereq, manager
-                        )
+                        answer = await run_async(plan, ereq, manager)
                 except PluginKitError as exc:
-                    trace.add("executor.execute", stage_started, f"{choice.name} failed: {exc.code}", None)
+                    trace.mark(("executor.execute", None, perf_ns(), f"{choice.name} failed: {exc.code}", None))
                     if not await self._may_retry(exc, pick, request, tried):
                         raise StageError("executor.execute", exc, trace) from None
                     continue
-                assert answer is not None
-                name = choice.name
-                decision = f"{name} answered {len(answer.payload)} bytes"
-                trace.add("executor.execute", stage_started, decision, [(name, "answered")])
-            assert pick is not None and choice is not None and ereq is not None
-            if answer.payload.find(b'"usage"') >= 0:  # nothing to read otherwise (the reader looks for it too)
-                usage_from_body(answer.payload, usage.detail)
-            body_out = await self._response_body(request, ereq, answer.payload, out_format, trace, stages)
+                break
+            payload = answer.payload
+            decision = ("{} answered {} bytes", choice.name, len(payload))
+            trace.mark(("executor.execute", route.executor_notes, perf_ns(), decision, None))
+            if payload.find(b'"usage"') >= 0:  # nothing to read otherwise (the reader looks for it too)
+                usage_from_body(payload, usage.detail)
+            body_out = await self._response_body(request, ereq, payload, route, trace, stages)
             result_headers = {k: list(v) for k, v in answer.headers.items()} if answer.headers else {}
             plan = stages.after
             if plan.impls:
-                stage_started, notes = perf_ns(), []
+                notes: Notes = []
                 params = _response_intercept(
                     source_format=request.format, model=ereq.model, requested_model=request.model, stream=False,
                     request_headers=headers, response_headers=result_headers, original_request=request.body,
                     request_body=body, body=body_out, status_code=200, metadata=dict(request.metadata),
                 )
                 try:
-                    inline = plan.inline
-                    intercepted = plan.runner(plan, params, manager, notes) if inline else await run_async(
+                    intercepted = plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                         plan, params, manager, notes
                     )
                 except PluginKitError as exc:
                     raise StageError("response.intercept_after", exc, trace) from None
-                trace.add("response.intercept_after", stage_started, "", notes)
+                trace.mark(("response.intercept_after", notes, perf_ns(), "", None))
                 if intercepted.clear_headers or intercepted.headers:
                     result_headers = merge_headers(result_headers, intercepted.clear_headers, intercepted.headers)
                 body_out = intercepted.body
-            self._finish_usage(usage, pick, choice, started, None, trace)
+            self._finish_usage(usage, pick, choice, trace.started_ns, None, trace)
             return _response(200, result_headers, body_out, trace, usage, pick.credential.id, choice.provider)
         except StageError as exc:
             usage.failed, usage.failure = True, t.UsageFailure(status_code=exc.http_status, body=exc.message.encode())
-            self._finish_usage(usage, None, None, started, None, trace)
+            self._finish_usage(usage, None, None, trace.started_ns, None, trace)
             raise
         finally:
             if counted:
@@ -265,66 +282,65 @@ class Pipeline:
         return stream_chunks(self, response)
 
     # -- shared stages ------------------------------------------------------------------------------------------
+    # Each stage that ran is recorded with ``trace.mark`` when it ends (see Trace); a plan whose hookimpls are all
+    # plain functions is run inline (``plan.runner``), others through ``run_async``.
     async def _front(self, request: Request, trace: Trace, stages: Stages) -> tuple[dict[str, list[str]], bytes]:
         """``frontend_auth.authenticate`` and ``request.intercept_before``."""
-        notes: Notes
+        notes: Notes  # every stage's notes list is new ([], not list[...](): a generic alias costs ~10x)
         headers, body = {k: list(v) for k, v in request.headers.items()} if request.headers else {}, request.body
         manager = self.manager
         stage = "frontend_auth.authenticate"
         try:
             plan = stages.auth
             if plan.impls:
-                stage_started, notes = perf_ns(), []
+                notes = []
                 auth_params = _auth_request(
                     method=request.method, path=request.path, headers=headers, query=request.query, body=body
                 )
                 exclusive = stages.exclusive
                 if exclusive is not None:
                     plan = self._pinned(stages, stage, exclusive)
-                    inline = plan.inline
-                    result = plan.runner(plan, auth_params, manager, None) if inline else await run_async(
+                    result = plan.runner(plan, auth_params, manager, None) if plan.inline else await run_async(
                         plan, auth_params, manager
                     )
                     notes.append((exclusive, "answered" if result.authenticated else "empty"))
                 else:
-                    inline = plan.inline
-                    result = plan.runner(plan, auth_params, manager, notes) if inline else await run_async(
+                    result = plan.runner(plan, auth_params, manager, notes) if plan.inline else await run_async(
                         plan, auth_params, manager, notes
                     )
                 if not result.authenticated:
-                    trace.add(stage, stage_started, "rejected", notes)
+                    trace.mark((stage, notes, perf_ns(), "rejected", None))
                     raise PluginKitError("unauthenticated", "no authenticator accepted the request")
                 request.metadata = {**request.metadata, "principal": result.principal}
-                trace.add(stage, stage_started, f"principal {result.principal!r}", notes)
+                trace.mark((stage, notes, perf_ns(), ("principal {!r}", result.principal), None))
             stage = "request.intercept_before"
             plan = stages.before
             if plan.impls:
-                stage_started, notes = perf_ns(), []
+                notes = []
                 params = _intercept_request(
                     source_format=request.format, model=request.model, requested_model=request.model,
                     stream=request.stream, headers=headers, body=body, metadata=dict(request.metadata),
                 )
-                inline = plan.inline
-                intercepted = plan.runner(plan, params, manager, notes) if inline else await run_async(
+                intercepted = plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )
                 if intercepted.clear_headers or intercepted.headers:  # merging nothing would only copy
                     headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
                 body = intercepted.body
-                trace.add(stage, stage_started, "", notes)
+                trace.mark((stage, notes, perf_ns(), "", None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         return headers, body
 
     async def _prepare(
         self, request: Request, headers: t.Headers, body: bytes, trace: Trace, tried: set[str], stages: Stages
-    ) -> tuple[Pick, ExecutorChoice, t.ExecutorRequest, str]:
-        """``scheduler.pick``, request translation, ``request.normalize``, ``thinking.apply``."""
+    ) -> tuple[Pick, Route, t.ExecutorRequest]:
+        """``scheduler.pick``, request translation, ``request.normalize``, ``thinking.apply``; the executor's
+        request."""
         notes: Notes
         manager = self.manager
         stage = "scheduler.pick"
         try:
-            stage_started = perf_ns()
             providers = self.providers_for(request.model)
             scheduler = self.scheduler
             pick = scheduler.pick_now(
@@ -336,33 +352,30 @@ class Pipeline:
                     provider=providers[0], providers=providers, model=request.model, stream=request.stream,
                     headers=headers, metadata=request.metadata, tried=frozenset(tried),
                 )
-            trace.add(stage, stage_started, pick.decision, [(pick.plugin, "answered")] if pick.plugin else None)
-            choice = self._executor(stages, pick.credential.provider)
-            source_format = request.format if request.format in choice.inputs else choice.inputs[0]
-            out_format = request.format if request.format in choice.outputs else choice.outputs[0]
+            trace.mark((stage, pick.notes, perf_ns(), pick.decision, None))
+            route = self._route(stages, request.format, pick.credential.provider)
+            source_format = route.source_format
             payload = body
             params = None
             if source_format != request.format:
-                stage, stage_started, notes = "request.translate", perf_ns(), []
-                native = self._translators.get((request.format, source_format))
-                function = None if native is None else native[0]
-                if function is not None:
+                stage, notes = "request.translate", []
+                native = route.to_source
+                if native is not None:
                     notes.append(("native", "answered"))
-                    payload = function(body, request.model, request.stream)
+                    payload = native(body, request.model, request.stream)
                 else:
                     plan = stages.translate
                     params = _translate_request(
                         from_format=request.format, to_format=source_format, model=request.model,
                         stream=request.stream, body=body,
                     )
-                    inline = plan.inline
-                    payload = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                    payload = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                         plan, params, manager, notes
                     )).body
-                trace.add(stage, stage_started, f"{request.format} → {source_format}", notes)
+                trace.mark((stage, notes, perf_ns(), route.translate_decision, None))
             plan = stages.normalize
             if plan.impls:
-                stage, stage_started, notes = "request.normalize", perf_ns(), []
+                stage, notes = "request.normalize", []
                 if params is None:
                     params = _translate_request(
                         from_format=request.format, to_format=source_format, model=request.model,
@@ -371,33 +384,32 @@ class Pipeline:
                 else:  # the translator's params, every field set as a new object would have them
                     params.from_format, params.to_format, params.model = request.format, source_format, request.model
                     params.stream, params.body = request.stream, payload
-                inline = plan.inline
-                payload = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                payload = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )).body
-                trace.add(stage, stage_started, "", notes)
+                trace.mark((stage, notes, perf_ns(), "", None))
             plan = stages.thinking
             if request.thinking is not None and plan.impls:
-                stage, stage_started, notes = "thinking.apply", perf_ns(), []
+                stage, notes = "thinking.apply", []
                 thinking = _thinking_request(
-                    provider=choice.provider, model=_model_info(id=request.model), config=request.thinking, body=payload
+                    provider=route.choice.provider, model=_model_info(id=request.model), config=request.thinking,
+                    body=payload,
                 )
-                inline = plan.inline
-                payload = (plan.runner(plan, thinking, manager, notes) if inline else await run_async(
+                payload = (plan.runner(plan, thinking, manager, notes) if plan.inline else await run_async(
                     plan, thinking, manager, notes
                 )).body
-                trace.add(stage, stage_started, f"mode {request.thinking.mode}", notes)
+                trace.mark((stage, notes, perf_ns(), ("mode {}", request.thinking.mode), None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         credential = pick.credential
         ereq = _executor_request(
-            auth_id=credential.id, auth_provider=credential.provider, model=request.model, format=out_format,
+            auth_id=credential.id, auth_provider=credential.provider, model=request.model, format=route.out_format,
             stream=request.stream, headers=headers, query=dict(request.query), original_request=request.body,
             source_format=source_format, payload=payload, metadata=dict(request.metadata),
             storage_json=credential.storage_json, auth_metadata=dict(credential.metadata),
             auth_attributes=dict(credential.attributes),
         )
-        return pick, choice, ereq, out_format
+        return pick, route, ereq
 
     async def _may_retry(self, exc: PluginKitError, pick: Pick, request: Request, tried: set[str]) -> bool:
         await self.scheduler.report(pick.credential, request.model, exc)
@@ -405,52 +417,49 @@ class Pipeline:
         return exc.retryable and len(tried) <= self.max_retries
 
     async def _response_body(
-        self, request: Request, ereq: t.ExecutorRequest, payload: bytes, out_format: str, trace: Trace, stages: Stages
+        self, request: Request, ereq: t.ExecutorRequest, payload: bytes, route: Route, trace: Trace, stages: Stages
     ) -> bytes:
         """``response.normalize_before`` → translation back → ``response.normalize_after`` (whole bodies; the two
         normalisers share one params object)."""
         notes: Notes
         manager = self.manager
+        out_format = route.out_format
         stage = "response.normalize_before"
         body = payload
         params = None
         try:
             plan = stages.normalize_before
             if plan.impls:
-                stage_started, notes = perf_ns(), []
+                notes = []
                 params = _response_params(request, ereq, out_format, body)
-                inline = plan.inline
-                body = params.body = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                body = params.body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )).body
-                trace.add(stage, stage_started, "", notes)
+                trace.mark((stage, notes, perf_ns(), "", None))
             if out_format != request.format:
-                stage, stage_started, notes = "response.translate", perf_ns(), []
-                native = self._translators.get((request.format, out_format))
-                function = None if native is None else native[1]
-                if function is not None:
+                stage, notes = "response.translate", []
+                native = route.from_output
+                if native is not None:
                     notes.append(("native", "answered"))
-                    body = function(body, ereq.model, False)
+                    body = native(body, ereq.model, False)
                 else:
                     plan = stages.response_translate
                     back = _response_params(request, ereq, out_format, body)
-                    inline = plan.inline
-                    body = (plan.runner(plan, back, manager, notes) if inline else await run_async(
+                    body = (plan.runner(plan, back, manager, notes) if plan.inline else await run_async(
                         plan, back, manager, notes
                     )).body
-                trace.add(stage, stage_started, f"{out_format} → {request.format}", notes)
+                trace.mark((stage, notes, perf_ns(), route.back_decision, None))
             plan = stages.normalize_after
             if plan.impls:
-                stage, stage_started, notes = "response.normalize_after", perf_ns(), []
+                stage, notes = "response.normalize_after", []
                 if params is None:
                     params = _response_params(request, ereq, out_format, body)
                 else:
                     params.body = body
-                inline = plan.inline
-                body = (plan.runner(plan, params, manager, notes) if inline else await run_async(
+                body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )).body
-                trace.add(stage, stage_started, "", notes)
+                trace.mark((stage, notes, perf_ns(), "", None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         return body
@@ -462,11 +471,13 @@ class Pipeline:
         usage.latency_ns = perf_ns() - started
         if pick is not None and choice is not None:
             usage.provider, usage.auth_id = choice.provider, pick.credential.id
-            usage.executor_type = "native" if choice.native is not None else f"plugin:{choice.plugin}"
-        stage_started = perf_ns()
-        queued = self.usage.offer(usage)
-        if queued or self.usage.dropped:
-            trace.add("usage.handle", stage_started, "queued" if queued else f"dropped ({self.usage.dropped} so far)")
+            usage.executor_type = choice.usage_type
+        queue = self.usage
+        dropped = queue.dropped
+        if queue.offer(usage):
+            trace.mark(("usage.handle", None, perf_ns(), "queued", None))
+        elif queue.dropped != dropped:
+            trace.mark(("usage.handle", None, perf_ns(), ("dropped ({} so far)", queue.dropped), None))
 
     # -- lifecycle and sync facade -----------------------------------------------------------------------------
     async def aclose(self) -> None:

@@ -336,7 +336,7 @@ class StreamResponse:
 async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGenerator[bytes, None]:
     """The chunks of a streamed request (``Pipeline._stream_chunks``)."""
     request, trace, usage = response.request, response.trace, response.usage
-    started = perf_ns()
+    started = trace.started_ns = perf_ns()  # the stream starts when it is first read, not when it was made
     # A generator may be resumed from different tasks (the sync facade does): restore by value, not by token.
     previous = current_request_id.get()
     current_request_id.set(request.request_id)
@@ -419,7 +419,8 @@ async def _open(
         headers, body = await pipeline._front(request, trace, stages)
         tried: set[str] = set()
         while True:
-            pick, choice, ereq, out_format = await pipeline._prepare(request, headers, body, trace, tried, stages)
+            pick, route, ereq = await pipeline._prepare(request, headers, body, trace, tried, stages)
+            choice, out_format = route.choice, route.out_format
             stage_started = perf_ns()
             try:
                 # A native executor's iterator is the source itself; a plugin's pushed chunks come through a queue.

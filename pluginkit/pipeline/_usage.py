@@ -1,7 +1,12 @@
 """``usage.handle``: every usage plugin gets every record, off the request path.
 
-A bounded queue feeds one background task. Offering a record never waits: when the queue is full the record is
+A bounded buffer feeds one background task. Offering a record never waits: when the buffer is full the record is
 dropped and counted (:attr:`UsageQueue.dropped`), so a slow usage plugin can never slow a request down.
+
+Why not :class:`asyncio.Queue`: its ``put_nowait`` wakes the waiting worker once per record (a future resolved, a
+callback scheduled, a loop turn), and the worker then pays a coroutine per record. Requests arrive in bursts
+between two turns of the loop, so here the worker is woken once per burst and delivers everything that arrived,
+calling synchronous usage plugins without a coroutine at all.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from typing import TYPE_CHECKING
 
 from pluginkit import types as t
@@ -19,55 +25,101 @@ if TYPE_CHECKING:
 __all__ = ["UsageQueue"]
 
 log = logging.getLogger("pluginkit.usage")
+#: Records delivered before the worker lets other tasks run (a long burst must not hold the loop).
+BATCH = 64
 
 
 class UsageQueue:
+    """Records waiting for the usage plugins, and the task that delivers them."""
+
     def __init__(self, manager: PluginManager, *, maxsize: int = 1024) -> None:
         self.manager = manager
         self.maxsize = maxsize
+        #: Records refused because the buffer was full, and records the plugins received.
         self.dropped = 0
         self.delivered = 0
-        self._queue: asyncio.Queue[t.UsageRecord] | None = None
+        self._pending: deque[t.UsageRecord] = deque()
+        self._busy = False  # the worker holds a record it took from _pending
+        self._wake: asyncio.Future[None] | None = None  # set while the worker waits for records
+        self._drainers: list[asyncio.Future[None]] = []
         self._worker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def offer(self, record: t.UsageRecord) -> bool:
-        """Queue a record for the usage plugins; ``False`` (and counted) when the queue is full."""
-        plan = self.manager._plans.get("usage.handle") or self.manager._plan("usage.handle")
+        """Queue a record for the usage plugins; ``False`` when nobody handles usage, or (counted) when the
+        buffer is full. Must be called on a running event loop."""
+        manager = self.manager
+        plan = manager._plans.get("usage.handle") or manager._plan("usage.handle")
         if not plan.impls:
             return False
-        if self._queue is None:
-            self._queue = asyncio.Queue(self.maxsize)
-            self._worker = asyncio.get_running_loop().create_task(self._run(), name="pluginkit-usage")
-        try:
-            self._queue.put_nowait(record)
-        except asyncio.QueueFull:
+        pending = self._pending
+        if len(pending) >= self.maxsize:
             self.dropped += 1
             return False
+        pending.append(record)
+        worker = self._worker
+        if worker is None or worker.done():  # the first offer, or asyncio.run ended the worker's loop
+            self._start()
+        elif (wake := self._wake) is not None:  # the worker waits for records: one wake-up for the burst
+            self._wake = None
+            try:
+                wake.set_result(None)
+            except RuntimeError:  # its loop was closed without ending its tasks: a worker on this loop
+                self._start()
         return True
 
+    def _start(self) -> None:
+        """A worker on the running loop (the first offer, or the previous worker's loop is gone)."""
+        self._loop = asyncio.get_running_loop()
+        self._wake, self._busy, self._drainers = None, False, []
+        self._worker = self._loop.create_task(self._run(), name="pluginkit-usage")
+
     async def _run(self) -> None:
-        assert self._queue is not None
+        pending, manager = self._pending, self.manager
+        loop = asyncio.get_running_loop()
         while True:
-            record = await self._queue.get()
-            try:
-                await self.manager.acall("usage.handle", record)
-                self.delivered += 1
-            except Exception:  # a usage plugin's failure is logged by the manager; keep draining
-                log.debug("usage.handle failed", exc_info=True)
-            finally:
-                self._queue.task_done()
+            delivered = 0
+            while pending:
+                record = pending.popleft()
+                self._busy = True
+                try:
+                    plan = manager._plans.get("usage.handle") or manager._plan("usage.handle")
+                    if plan.inline:  # plain functions: no coroutine per record
+                        manager.call("usage.handle", record)
+                    else:
+                        await manager.acall("usage.handle", record)
+                    self.delivered += 1
+                except Exception:  # a usage plugin's failure is logged by the manager; keep delivering
+                    log.debug("usage.handle failed", exc_info=True)
+                finally:
+                    self._busy = False
+                delivered += 1
+                if delivered % BATCH == 0:
+                    await asyncio.sleep(0)
+            drainers, self._drainers = self._drainers, []
+            for drainer in drainers:
+                if not drainer.done():
+                    drainer.set_result(None)
+            self._wake = wake = loop.create_future()
+            await wake
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Wait until queued records are delivered (tests, shutdown)."""
-        if self._queue is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), timeout)
+        """Wait until every queued record is delivered (tests, shutdown); gives up after ``timeout`` seconds."""
+        if not self._pending and not self._busy:
+            return
+        if self._worker is None or self._worker.done() or self._loop is not asyncio.get_running_loop():
+            self._start()  # records offered on a loop that is gone: deliver them on this one
+        drained = asyncio.get_running_loop().create_future()
+        self._drainers.append(drained)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drained, timeout)
 
     async def close(self) -> None:
+        """Deliver what is queued, then stop the worker."""
         await self.drain()
-        if self._worker is not None:
-            self._worker.cancel()
+        worker, self._worker = self._worker, None
+        if worker is not None and not worker.done() and self._loop is asyncio.get_running_loop():
+            worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
-            self._queue = None
+                await worker
+        self._wake = None
