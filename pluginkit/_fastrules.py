@@ -226,13 +226,14 @@ def _any_accepts_alone(
 
 
 Ending = Callable[[Plan, Any, "PluginManager", "list[tuple[str, str]] | None", Impl, Any], Any]
-#: Each rule's ending for one plugin, and which answers it keeps exactly as the plugin gave them: ``body`` (a
-#: non-empty body), ``authenticated``, or ``nonzero`` (any answer that is not the zero value).
+#: Each rule's ending for one plugin, and which typed answers it returns exactly as the plugin gave them: ``body``
+#: (a non-empty body), ``authenticated``, ``nonzero`` (not the zero value) or ``typed`` (any: noted ``empty``
+#: when zero).
 ALONE: dict[abi.Combine, tuple[Ending, str]] = {
     abi.Combine.FIRST_SUCCESS: (_first_success_alone, "nonzero"),
     abi.Combine.CHAIN: (_chain_alone, "body"),
     abi.Combine.HEADER_CHAIN: (_header_chain_alone, "body"),
-    abi.Combine.SINGLE_OWNER: (_owner_answered, "nonzero"),
+    abi.Combine.SINGLE_OWNER: (_owner_answered, "typed"),
     abi.Combine.ANY_ACCEPTS: (_any_accepts_alone, "authenticated"),
 }
 
@@ -257,8 +258,8 @@ def solo(plan: Plan) -> SyncRule | None:
     impl = plan.impls[0]
     call = impl.function if impl.mode == _P else impl.start
     result_type: Any = plan.result_type
-    is_zero, answered = plan.is_zero, (impl.record.id, "answered")
-    by_body, by_auth = keeps == "body", keeps == "authenticated"
+    is_zero, answered, empty = plan.is_zero, (impl.record.id, "answered"), (impl.record.id, "empty")
+    by_body, by_auth, by_type = keeps == "body", keeps == "authenticated", keeps == "typed"
 
     def run_solo(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
         value: Any
@@ -266,12 +267,15 @@ def solo(plan: Plan) -> SyncRule | None:
             value = call(params)
         except Exception as exc:
             return ending(plan, params, manager, notes, impl, settle_sync(plan, impl, manager, None, exc))
-        if value.__class__ is result_type and (
-            value.body if by_body else value.authenticated if by_auth else not is_zero(value)
-        ):
-            if notes is not None:
-                notes.append(answered)
-            return value
+        if value.__class__ is result_type:
+            if by_type:
+                if notes is not None:
+                    notes.append(empty if is_zero(value) else answered)
+                return value
+            if value.body if by_body else value.authenticated if by_auth else not is_zero(value):
+                if notes is not None:
+                    notes.append(answered)
+                return value
         return ending(plan, params, manager, notes, impl, settle_sync(plan, impl, manager, value, None))
 
     return run_solo

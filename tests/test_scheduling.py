@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import subprocess
@@ -36,7 +37,7 @@ def test_memory_cursors_are_bounded_and_wrap() -> None:
         for index in range(MAX_CURSORS + 10):
             await state.next_cursor(f"k{index}")
         assert len(state._cursors) <= MAX_CURSORS
-        state._cursors["w"] = CURSOR_WRAP - 1
+        state._cursors["w"] = itertools.count(CURSOR_WRAP - 1)
         assert await state.next_cursor("w") == CURSOR_WRAP - 1
         assert await state.next_cursor("w") == 0
 

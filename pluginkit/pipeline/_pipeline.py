@@ -344,8 +344,8 @@ class Pipeline:
             providers = self.providers_for(request.model)
             scheduler = self.scheduler
             pick = scheduler.pick_now(
-                provider=providers[0], providers=providers, model=request.model, stream=request.stream,
-                headers=headers, metadata=request.metadata, tried=frozenset(tried) if tried else _NO_TRIES,
+                providers[0], providers, request.model, request.stream, headers, request.metadata,
+                frozenset(tried) if tried else _NO_TRIES,
             ) if scheduler.__class__ is Scheduler else None  # a subclass may override pick
             if pick is None:
                 pick = await scheduler.pick(

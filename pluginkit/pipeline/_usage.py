@@ -18,6 +18,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from pluginkit import types as t
+from pluginkit._dispatch import run_async
 
 if TYPE_CHECKING:
     from pluginkit._manager import PluginManager
@@ -78,30 +79,48 @@ class UsageQueue:
         pending, manager = self._pending, self.manager
         loop = asyncio.get_running_loop()
         while True:
-            delivered = 0
-            while pending:
-                record = pending.popleft()
-                self._busy = True
+            if pending:
                 try:
-                    plan = manager._plans.get("usage.handle") or manager._plan("usage.handle")
-                    if plan.inline:  # plain functions: no coroutine per record
-                        manager.call("usage.handle", record)
-                    else:
-                        await manager.acall("usage.handle", record)
-                    self.delivered += 1
-                except Exception:  # a usage plugin's failure is logged by the manager; keep delivering
-                    log.debug("usage.handle failed", exc_info=True)
+                    await self._deliver(pending, manager)
                 finally:
                     self._busy = False
-                delivered += 1
-                if delivered % BATCH == 0:
-                    await asyncio.sleep(0)
             drainers, self._drainers = self._drainers, []
             for drainer in drainers:
                 if not drainer.done():
                     drainer.set_result(None)
             self._wake = wake = loop.create_future()
             await wake
+
+    async def _deliver(self, pending: deque[t.UsageRecord], manager: PluginManager) -> None:
+        """Hand every pending record to the usage plugins: a burst counts as one call in flight for the manager
+        (refused while it shuts down: the records are dropped and counted), and plain-function plugins run without
+        a coroutine per record."""
+        self._busy = True
+        try:
+            manager._begin("usage.handle")
+        except Exception:
+            log.debug("usage.handle refused", exc_info=True)
+            self.dropped += len(pending)
+            pending.clear()
+            return
+        try:
+            delivered = 0
+            while pending:
+                record = pending.popleft()
+                try:
+                    plan = manager._plans.get("usage.handle") or manager._plan("usage.handle")
+                    if plan.inline:
+                        plan.runner(plan, record, manager, None)
+                    else:
+                        await run_async(plan, record, manager)
+                    self.delivered += 1
+                except Exception:  # a usage plugin's failure is logged by the manager; keep delivering
+                    log.debug("usage.handle failed", exc_info=True)
+                delivered += 1
+                if delivered % BATCH == 0:
+                    await asyncio.sleep(0)  # a long burst must not hold the loop
+        finally:
+            manager._end()
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait until every queued record is delivered (tests, shutdown); gives up after ``timeout`` seconds."""

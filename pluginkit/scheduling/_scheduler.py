@@ -29,7 +29,6 @@ from pluginkit.scheduling._credentials import Credential, eligible, top_tier
 from pluginkit.scheduling._state import MemoryState, SchedulerState, now
 
 if TYPE_CHECKING:
-    from pluginkit._dispatch import Plan
     from pluginkit._manager import PluginManager
 
 __all__ = ["Pick", "Scheduler"]
@@ -65,9 +64,10 @@ class _Pool:
     already tried, cooldowns — is applied on top (:meth:`Scheduler._candidates`).
     """
 
-    __slots__ = ("cursor_keys", "keys", "names", "picks", "providers", "top", "usable")
+    __slots__ = ("cursor_keys", "keys", "model", "names", "picks", "providers", "top", "usable")
 
     def __init__(self, credentials: Sequence[Credential], provider: str, providers: Sequence[str], model: str):
+        self.model = model
         self.providers = list(providers)
         self.keys = frozenset(p.lower() for p in providers) if providers else frozenset((provider.lower(),))
         #: The provider keys a scheduler plugin is shown, sorted.
@@ -185,7 +185,6 @@ class Scheduler:
 
     def pick_now(
         self,
-        *,
         provider: str,
         providers: Sequence[str],
         model: str,
@@ -196,21 +195,27 @@ class Scheduler:
     ) -> Pick | None:
         """:meth:`pick` without awaiting, or ``None`` (nothing done) when that is not possible: the state is not
         in-process memory, or the scheduler plugin is not plain synchronous code the caller's loop may run inline.
-        The plugin's call is not counted on its own (the caller counts the request it belongs to)."""
+        The plugin's call is not counted on its own (the caller counts the request it belongs to). Arguments are
+        positional on the hot path (keywords cost a dict per call)."""
         state: Any = self.state
         if state.__class__ is not MemoryState:  # exactly: a subclass may do I/O in its async methods
             return None
-        pool = self._pool(provider, providers, model)
-        candidates = self._candidates(pool, model, tried, state)
-        asked = self._plugin_request(candidates, pool, provider, model, stream, headers, metadata)
-        if asked is None:
-            return self._builtin_now(pool, candidates, "", "", "")
-        plan, owner, request = asked
-        if not plan.inline:
+        manager = self.manager
+        plan = manager._plans.get("scheduler.pick") or manager._plan("scheduler.pick")
+        if plan.impls and not plan.inline:
             return None
+        pool = self._pools.get((provider, model))
+        if pool is None or pool.providers != providers:
+            pool = self._pool(provider, providers, model)
+        top = pool.top
+        candidates = top if top and not tried and not state._cool else self._candidates(pool, model, tried, state)
+        if not plan.impls:
+            return self._builtin_now(pool, candidates, "", "", "")
+        owner = plan.impls[0].record
+        request = self._pick_request(owner, candidates, pool, provider, stream, headers, metadata)
         notes: list[tuple[str, str]] = []
         try:
-            answer = plan.runner(plan, request, self.manager, notes)
+            answer = plan.runner(plan, request, manager, notes)
         except PluginKitError:
             if owner.state is PluginState.FUSED:
                 return self._builtin_now(pool, candidates, owner.id, "crashed and was fused", "")
@@ -260,27 +265,22 @@ class Scheduler:
             pick = known[index] = _decided(chosen, plugin_id, why, delegate, selector)
         return pick
 
-    def _plugin_request(
+    def _pick_request(
         self,
+        owner: PluginRecord,
         candidates: list[Credential],
         pool: _Pool,
         provider: str,
-        model: str,
         stream: bool,
         headers: t.Headers,
         metadata: t.Metadata,
-    ) -> tuple[Plan, PluginRecord, t.SchedulerPickRequest] | None:
-        """The plan, its owner and the owner's request, or ``None`` when no scheduler plugin is active (then no
-        request is built at all)."""
-        plan = self.manager._plans.get("scheduler.pick") or self.manager._plan("scheduler.pick")
-        if not plan.impls:
-            return None
-        owner = plan.impls[0].record
-        request = _pick_request(
+    ) -> t.SchedulerPickRequest:
+        """What the scheduler plugin ``owner`` is asked: copies of everything, sensitive attributes removed."""
+        return _pick_request(
             plugin=owner.registration.metadata if owner.registration else t.PluginMetadata(),
             provider="" if len(pool.keys) > 1 else provider.lower(),
             providers=list(pool.names),
-            model=model,
+            model=pool.model,
             stream=stream,
             options=_options(headers={k: list(v) for k, v in headers.items()}, metadata=dict(metadata)),
             candidates=[  # copies: what the plugin does to them never reaches the host's credentials
@@ -295,7 +295,6 @@ class Scheduler:
                 for c in candidates
             ],
         )
-        return plan, owner, request
 
     async def _ask_plugin(
         self,
@@ -308,10 +307,12 @@ class Scheduler:
         metadata: t.Metadata,
     ) -> Pick | tuple[str, str, str]:
         """The plugin's pick, or ``(plugin_id, why it fell back, delegate or "")`` for the built-in selector."""
-        asked = self._plugin_request(candidates, pool, provider, model, stream, headers, metadata)
-        if asked is None:
+        manager = self.manager
+        plan = manager._plans.get("scheduler.pick") or manager._plan("scheduler.pick")
+        if not plan.impls:
             return "", "", ""
-        _, owner, request = asked
+        owner = plan.impls[0].record
+        request = self._pick_request(owner, candidates, pool, provider, stream, headers, metadata)
         notes: list[tuple[str, str]] = []
         try:
             answer: t.SchedulerPickResult = await self.manager.acall("scheduler.pick", request, notes=notes)

@@ -7,8 +7,10 @@ backend keeps both in Redis (atomic ``INCR`` for cursors, a sorted set per model
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 __all__ = ["MemoryState", "RedisState", "SchedulerState"]
@@ -39,7 +41,7 @@ class MemoryState:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cursors: dict[str, int] = {}
+        self._cursors: dict[str, Iterator[int]] = {}
         self._cool: dict[str, dict[str, float]] = {}
 
     # The state lives in this process, so every operation is synchronous underneath; the ``*_now`` methods let the
@@ -55,17 +57,20 @@ class MemoryState:
         return self.cooling_now(model, now)
 
     def next_cursor_now(self, key: str) -> int:
-        lock = self._lock
-        lock.acquire()  # not ``with``: its __enter__/__exit__ protocol costs more than the work, per request
-        try:
-            cursors = self._cursors
-            if key not in cursors and len(cursors) >= MAX_CURSORS:
-                cursors.clear()
-            value = cursors.get(key, 0)
-            cursors[key] = 0 if value + 1 >= CURSOR_WRAP else value + 1
-            return value
-        finally:
-            lock.release()
+        # ``next`` on an itertools.count is one C call, atomic under the GIL: no lock on the per-request path.
+        counter = self._cursors.get(key)
+        if counter is None:
+            counter = self._counter(key)
+        return next(counter) % CURSOR_WRAP
+
+    def _counter(self, key: str) -> Iterator[int]:
+        with self._lock:
+            counter = self._cursors.get(key)
+            if counter is None:
+                if len(self._cursors) >= MAX_CURSORS:
+                    self._cursors = {}  # a new map, so a reader holding the old one is not disturbed
+                counter = self._cursors[key] = itertools.count()
+            return counter
 
     def cooling_now(self, model: str, now: float) -> dict[str, float]:
         if not self._cool:  # nothing cooling anywhere: the common case needs no lock
