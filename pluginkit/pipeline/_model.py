@@ -174,7 +174,10 @@ class Route:
     from_output: Translate | None
     translate_decision: str
     back_decision: str
-    #: The plugin executor's pinned plan (``None`` for a native executor), built on first use.
+    #: ``thinking.apply``'s plan for this provider: pinned to its owner when one serves it (no owner lookup per
+    #: request), else the method's plan (whose rule answers that nobody serves it).
+    thinking_plan: Plan
+    #: The plugin executor's pinned plan (``None`` for a native executor).
     executor_plan: Plan | None = None
     #: The executor stage's notes, shared by every trace (never written to).
     executor_notes: tuple[tuple[str, str], ...] = ()

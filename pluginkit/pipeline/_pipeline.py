@@ -198,9 +198,11 @@ class Pipeline:
         to_source = self._translators.get((client_format, source), (None, None))[0]
         from_output = self._translators.get((client_format, out), (None, None))[1]
         plan = None if choice.native is not None else self._pinned(stages, "executor.execute", choice.plugin)
+        thinker = self.manager._provider_owner(stages.thinking, choice.provider)
+        thinking = stages.thinking if thinker is None else self._pinned(stages, "thinking.apply", thinker.record.id)
         route = Route(
             choice, source, out, to_source, from_output, f"{client_format} → {source}", f"{out} → {client_format}",
-            executor_plan=plan, executor_notes=((choice.name, "answered"),),
+            thinking, executor_plan=plan, executor_notes=((choice.name, "answered"),),
         )
         if len(stages.routes) >= MAX_ROUTES:
             stages.routes.clear()
@@ -211,6 +213,7 @@ class Pipeline:
     async def execute(self, request: Request) -> Response:
         """Run a request and return the whole response. Failures raise :class:`StageError`."""
         trace = Trace()
+        mark = trace.mark
         token = current_request_id.set(request.request_id)
         usage = _usage_record(model=request.model, requested_at=datetime.now(UTC), source=request.format)
         manager = self.manager
@@ -231,14 +234,14 @@ class Pipeline:
                     else:
                         answer = await run_async(plan, ereq, manager)
                 except PluginKitError as exc:
-                    trace.mark(("executor.execute", None, perf_ns(), f"{choice.name} failed: {exc.code}", None))
+                    mark(("executor.execute", None, perf_ns(), f"{choice.name} failed: {exc.code}", None))
                     if not await self._may_retry(exc, pick, request, tried):
                         raise StageError("executor.execute", exc, trace) from None
                     continue
                 break
             payload = answer.payload
             decision = ("{} answered {} bytes", choice.name, len(payload))
-            trace.mark(("executor.execute", route.executor_notes, perf_ns(), decision, None))
+            mark(("executor.execute", route.executor_notes, perf_ns(), decision, None))
             if payload.find(b'"usage"') >= 0:  # nothing to read otherwise (the reader looks for it too)
                 usage_from_body(payload, usage.detail)
             body_out = await self._response_body(request, ereq, payload, route, trace, stages)
@@ -257,7 +260,7 @@ class Pipeline:
                     )
                 except PluginKitError as exc:
                     raise StageError("response.intercept_after", exc, trace) from None
-                trace.mark(("response.intercept_after", notes, perf_ns(), "", None))
+                mark(("response.intercept_after", notes, perf_ns(), "", None))
                 if intercepted.clear_headers or intercepted.headers:
                     result_headers = merge_headers(result_headers, intercepted.clear_headers, intercepted.headers)
                 body_out = intercepted.body
@@ -287,6 +290,7 @@ class Pipeline:
     async def _front(self, request: Request, trace: Trace, stages: Stages) -> tuple[dict[str, list[str]], bytes]:
         """``frontend_auth.authenticate`` and ``request.intercept_before``."""
         notes: Notes  # every stage's notes list is new ([], not list[...](): a generic alias costs ~10x)
+        mark = trace.mark
         headers, body = {k: list(v) for k, v in request.headers.items()} if request.headers else {}, request.body
         manager = self.manager
         stage = "frontend_auth.authenticate"
@@ -309,10 +313,10 @@ class Pipeline:
                         plan, auth_params, manager, notes
                     )
                 if not result.authenticated:
-                    trace.mark((stage, notes, perf_ns(), "rejected", None))
+                    mark((stage, notes, perf_ns(), "rejected", None))
                     raise PluginKitError("unauthenticated", "no authenticator accepted the request")
                 request.metadata = {**request.metadata, "principal": result.principal}
-                trace.mark((stage, notes, perf_ns(), ("principal {!r}", result.principal), None))
+                mark((stage, notes, perf_ns(), ("principal {!r}", result.principal), None))
             stage = "request.intercept_before"
             plan = stages.before
             if plan.impls:
@@ -327,7 +331,7 @@ class Pipeline:
                 if intercepted.clear_headers or intercepted.headers:  # merging nothing would only copy
                     headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
                 body = intercepted.body
-                trace.mark((stage, notes, perf_ns(), "", None))
+                mark((stage, notes, perf_ns(), "", None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         return headers, body
@@ -338,6 +342,7 @@ class Pipeline:
         """``scheduler.pick``, request translation, ``request.normalize``, ``thinking.apply``; the executor's
         request."""
         notes: Notes
+        mark = trace.mark
         manager = self.manager
         stage = "scheduler.pick"
         try:
@@ -352,7 +357,7 @@ class Pipeline:
                     provider=providers[0], providers=providers, model=request.model, stream=request.stream,
                     headers=headers, metadata=request.metadata, tried=frozenset(tried),
                 )
-            trace.mark((stage, pick.notes, perf_ns(), pick.decision, None))
+            mark((stage, pick.notes, perf_ns(), pick.decision, None))
             route = self._route(stages, request.format, pick.credential.provider)
             source_format = route.source_format
             payload = body
@@ -372,7 +377,7 @@ class Pipeline:
                     payload = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                         plan, params, manager, notes
                     )).body
-                trace.mark((stage, notes, perf_ns(), route.translate_decision, None))
+                mark((stage, notes, perf_ns(), route.translate_decision, None))
             plan = stages.normalize
             if plan.impls:
                 stage, notes = "request.normalize", []
@@ -387,8 +392,8 @@ class Pipeline:
                 payload = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )).body
-                trace.mark((stage, notes, perf_ns(), "", None))
-            plan = stages.thinking
+                mark((stage, notes, perf_ns(), "", None))
+            plan = route.thinking_plan
             if request.thinking is not None and plan.impls:
                 stage, notes = "thinking.apply", []
                 thinking = _thinking_request(
@@ -398,7 +403,7 @@ class Pipeline:
                 payload = (plan.runner(plan, thinking, manager, notes) if plan.inline else await run_async(
                     plan, thinking, manager, notes
                 )).body
-                trace.mark((stage, notes, perf_ns(), ("mode {}", request.thinking.mode), None))
+                mark((stage, notes, perf_ns(), ("mode {}", request.thinking.mode), None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         credential = pick.credential
@@ -422,6 +427,7 @@ class Pipeline:
         """``response.normalize_before`` → translation back → ``response.normalize_after`` (whole bodies; the two
         normalisers share one params object)."""
         notes: Notes
+        mark = trace.mark
         manager = self.manager
         out_format = route.out_format
         stage = "response.normalize_before"
@@ -435,7 +441,7 @@ class Pipeline:
                 body = params.body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )).body
-                trace.mark((stage, notes, perf_ns(), "", None))
+                mark((stage, notes, perf_ns(), "", None))
             if out_format != request.format:
                 stage, notes = "response.translate", []
                 native = route.from_output
@@ -448,7 +454,7 @@ class Pipeline:
                     body = (plan.runner(plan, back, manager, notes) if plan.inline else await run_async(
                         plan, back, manager, notes
                     )).body
-                trace.mark((stage, notes, perf_ns(), route.back_decision, None))
+                mark((stage, notes, perf_ns(), route.back_decision, None))
             plan = stages.normalize_after
             if plan.impls:
                 stage, notes = "response.normalize_after", []
@@ -459,7 +465,7 @@ class Pipeline:
                 body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )).body
-                trace.mark((stage, notes, perf_ns(), "", None))
+                mark((stage, notes, perf_ns(), "", None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         return body
@@ -472,12 +478,12 @@ class Pipeline:
         if pick is not None and choice is not None:
             usage.provider, usage.auth_id = choice.provider, pick.credential.id
             usage.executor_type = choice.usage_type
-        queue = self.usage
+        queue, mark = self.usage, trace.mark
         dropped = queue.dropped
         if queue.offer(usage):
-            trace.mark(("usage.handle", None, perf_ns(), "queued", None))
+            mark(("usage.handle", None, perf_ns(), "queued", None))
         elif queue.dropped != dropped:
-            trace.mark(("usage.handle", None, perf_ns(), ("dropped ({} so far)", queue.dropped), None))
+            mark(("usage.handle", None, perf_ns(), ("dropped ({} so far)", queue.dropped), None))
 
     # -- lifecycle and sync facade -----------------------------------------------------------------------------
     async def aclose(self) -> None:

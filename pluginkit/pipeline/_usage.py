@@ -131,7 +131,8 @@ class UsageQueue:
         drained = asyncio.get_running_loop().create_future()
         self._drainers.append(drained)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(drained, timeout)
+            async with asyncio.timeout(timeout):
+                await drained
 
     async def close(self) -> None:
         """Deliver what is queued, then stop the worker."""
