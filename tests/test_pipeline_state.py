@@ -256,3 +256,18 @@ def test_a_pipeline_without_usage_plugins_queues_nothing() -> None:
     response = asyncio.run(pipeline.execute(request()))
     assert "usage.handle" not in [s.stage for s in response.trace.steps]
     assert pipeline.usage.dropped == 0 and pipeline.usage.delivered == 0
+
+
+def test_the_callers_request_is_left_as_it_was() -> None:
+    """The principal an authenticator names reaches every later stage, but not the host's ``Request``."""
+    executor = Executor(chunks=2)
+    pipeline = build(("every", EveryStage()), ("exec", executor))
+    sent = request(metadata={"tenant": "t1"})
+    asyncio.run(pipeline.execute(sent))
+
+    async def stream() -> bytes:
+        return await pipeline.stream(sent).read()
+
+    assert asyncio.run(stream())
+    assert [seen.metadata for seen in executor.seen] == [{"tenant": "t1", "principal": "alice"}] * 2
+    assert sent.metadata == {"tenant": "t1"} and sent.headers == {"Authorization": ["Bearer ok"]}

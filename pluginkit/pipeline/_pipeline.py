@@ -220,10 +220,10 @@ class Pipeline:
         counted = False
         try:
             stages, counted = self._begin(trace)
-            headers, body = await self._front(request, trace, stages)
+            headers, body, metadata = await self._front(request, trace, stages)
             tried: set[str] = set()
             while True:
-                pick, route, ereq = await self._prepare(request, headers, body, trace, tried, stages)
+                pick, route, ereq = await self._prepare(request, headers, body, metadata, trace, tried, stages)
                 choice = route.choice
                 try:
                     plan = route.executor_plan
@@ -252,7 +252,7 @@ class Pipeline:
                 params = _response_intercept(
                     source_format=request.format, model=ereq.model, requested_model=request.model, stream=False,
                     request_headers=headers, response_headers=result_headers, original_request=request.body,
-                    request_body=body, body=body_out, status_code=200, metadata=dict(request.metadata),
+                    request_body=body, body=body_out, status_code=200, metadata=dict(metadata),
                 )
                 try:
                     intercepted = plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
@@ -287,11 +287,13 @@ class Pipeline:
     # -- shared stages ------------------------------------------------------------------------------------------
     # Each stage that ran is recorded with ``trace.mark`` when it ends (see Trace); a plan whose hookimpls are all
     # plain functions is run inline (``plan.runner``), others through ``run_async``.
-    async def _front(self, request: Request, trace: Trace, stages: Stages) -> tuple[dict[str, list[str]], bytes]:
-        """``frontend_auth.authenticate`` and ``request.intercept_before``."""
+    async def _front(self, request: Request, trace: Trace, stages: Stages) -> tuple[t.Headers, bytes, t.Metadata]:
+        """``frontend_auth.authenticate`` and ``request.intercept_before``: the request's headers, body and
+        metadata as the later stages see them (the caller's ``Request`` is left as it was)."""
         notes: Notes  # every stage's notes list is new ([], not list[...](): a generic alias costs ~10x)
         mark = trace.mark
         headers, body = {k: list(v) for k, v in request.headers.items()} if request.headers else {}, request.body
+        metadata = request.metadata  # never written to: a new dict when the principal is added
         manager = self.manager
         stage = "frontend_auth.authenticate"
         try:
@@ -315,7 +317,7 @@ class Pipeline:
                 if not result.authenticated:
                     mark((stage, notes, perf_ns(), "rejected", None))
                     raise PluginKitError("unauthenticated", "no authenticator accepted the request")
-                request.metadata = {**request.metadata, "principal": result.principal}
+                metadata = {**metadata, "principal": result.principal}
                 mark((stage, notes, perf_ns(), ("principal {!r}", result.principal), None))
             stage = "request.intercept_before"
             plan = stages.before
@@ -323,7 +325,7 @@ class Pipeline:
                 notes = []
                 params = _intercept_request(
                     source_format=request.format, model=request.model, requested_model=request.model,
-                    stream=request.stream, headers=headers, body=body, metadata=dict(request.metadata),
+                    stream=request.stream, headers=headers, body=body, metadata=dict(metadata),
                 )
                 intercepted = plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
@@ -334,10 +336,11 @@ class Pipeline:
                 mark((stage, notes, perf_ns(), "", None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
-        return headers, body
+        return headers, body, metadata
 
     async def _prepare(
-        self, request: Request, headers: t.Headers, body: bytes, trace: Trace, tried: set[str], stages: Stages
+        self, request: Request, headers: t.Headers, body: bytes, metadata: t.Metadata, trace: Trace, tried: set[str],
+        stages: Stages,
     ) -> tuple[Pick, Route, t.ExecutorRequest]:
         """``scheduler.pick``, request translation, ``request.normalize``, ``thinking.apply``; the executor's
         request."""
@@ -349,13 +352,13 @@ class Pipeline:
             providers = self.providers_for(request.model)
             scheduler = self.scheduler
             pick = scheduler.pick_now(
-                providers[0], providers, request.model, request.stream, headers, request.metadata,
+                providers[0], providers, request.model, request.stream, headers, metadata,
                 frozenset(tried) if tried else _NO_TRIES,
             ) if scheduler.__class__ is Scheduler else None  # a subclass may override pick
             if pick is None:
                 pick = await scheduler.pick(
                     provider=providers[0], providers=providers, model=request.model, stream=request.stream,
-                    headers=headers, metadata=request.metadata, tried=frozenset(tried),
+                    headers=headers, metadata=metadata, tried=frozenset(tried),
                 )
             mark((stage, pick.notes, perf_ns(), pick.decision, None))
             route = self._route(stages, request.format, pick.credential.provider)
@@ -410,7 +413,7 @@ class Pipeline:
         ereq = _executor_request(
             auth_id=credential.id, auth_provider=credential.provider, model=request.model, format=route.out_format,
             stream=request.stream, headers=headers, query=dict(request.query), original_request=request.body,
-            source_format=source_format, payload=payload, metadata=dict(request.metadata),
+            source_format=source_format, payload=payload, metadata=dict(metadata),
             storage_json=credential.storage_json, auth_metadata=dict(credential.metadata),
             auth_attributes=dict(credential.attributes),
         )

@@ -66,6 +66,7 @@ class ChunkProcessor:
         out_format: str,
         request_headers: t.Headers,
         request_body: bytes,
+        metadata: t.Metadata,
         trace: Trace,
         usage: t.UsageRecord,
     ) -> None:
@@ -103,7 +104,7 @@ class ChunkProcessor:
             self.params = _chunk_request(
                 source_format=request.format, model=ereq.model, requested_model=request.model,
                 request_headers=request_headers, response_headers=self.response_headers,
-                original_request=request.body, request_body=request_body, metadata=dict(request.metadata),
+                original_request=request.body, request_body=request_body, metadata=dict(metadata),
             )
         if self.transforming:
             self.translate_params = self._response_params(b"")
@@ -416,10 +417,10 @@ async def _open(
     request, trace = response.request, response.trace
     stages, counted = pipeline._begin(trace)
     try:
-        headers, body = await pipeline._front(request, trace, stages)
+        headers, body, metadata = await pipeline._front(request, trace, stages)
         tried: set[str] = set()
         while True:
-            pick, route, ereq = await pipeline._prepare(request, headers, body, trace, tried, stages)
+            pick, route, ereq = await pipeline._prepare(request, headers, body, metadata, trace, tried, stages)
             choice, out_format = route.choice, route.out_format
             stage_started = perf_ns()
             try:
@@ -436,7 +437,9 @@ async def _open(
                 continue
             break
         try:
-            processor = ChunkProcessor(pipeline, request, ereq, out_format, headers, body, trace, response.usage)
+            processor = ChunkProcessor(
+                pipeline, request, ereq, out_format, headers, body, metadata, trace, response.usage
+            )
             response.headers = await processor.header_call()
         except BaseException:
             await _close(source)
