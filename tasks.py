@@ -34,8 +34,17 @@ def _example_plugins() -> list[Path]:
 
 
 def _fingerprint() -> str:
+    """What the environment is built from: pluginkit's project file, and every file of the example plugins (they
+    are installed as built copies, so an edited source must reinstall them; pluginkit itself is editable)."""
     digest = hashlib.sha256(sys.version.encode())
-    for path in [ROOT / "pyproject.toml", *(p / "pyproject.toml" for p in _example_plugins())]:
+    sources = [
+        path
+        for plugin in _example_plugins()
+        for path in sorted(plugin.rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".toml", ".md", ".txt", ".cfg"} and "egg-info" not in str(path)
+        and "build" not in path.relative_to(plugin).parts
+    ]
+    for path in [ROOT / "pyproject.toml", *sources]:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

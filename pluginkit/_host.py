@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from pluginkit import types as t
-from pluginkit._redact import redact_text, redact_value
 from pluginkit.errors import PluginKitError
+from pluginkit.redaction import redact_text, redact_value
 
 __all__ = ["ExecutorStream", "HostServices", "PluginLogger"]
 

@@ -12,7 +12,7 @@ import pytest
 from pluginkit import PluginManager, abi
 from pluginkit import types as t
 from pluginkit._host import HostServices
-from pluginkit._redact import is_sensitive_key, redact_text, strip_sensitive
+from pluginkit.redaction import is_sensitive_key, redact_text, strip_sensitive
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

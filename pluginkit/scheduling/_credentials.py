@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from pluginkit import types as t
-from pluginkit._redact import strip_sensitive
+from pluginkit.redaction import strip_sensitive
 
 __all__ = ["Credential", "candidates_for"]
 

@@ -23,8 +23,8 @@ import attrs
 from pluginkit import types as t
 from pluginkit._payload import builder
 from pluginkit._plugin import PluginRecord, PluginState
-from pluginkit._redact import strip_sensitive
 from pluginkit.errors import PluginKitError
+from pluginkit.redaction import strip_sensitive
 from pluginkit.scheduling._credentials import Credential, eligible, top_tier
 from pluginkit.scheduling._state import MemoryState, SchedulerState, now
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, overload
 
 import pluggy
 
-from pluginkit._redact import redact_text
 from pluginkit.abi import ABI_VERSION
 from pluginkit.errors import PluginError, PluginKitError
+from pluginkit.redaction import redact_text
 from pluginkit.tools._from_function import derive
 from pluginkit.tools._results import CallToolResult, error_result, to_result
 from pluginkit.tools._schema import check_input_schema, check_tool_name

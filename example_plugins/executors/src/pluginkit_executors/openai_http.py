@@ -27,12 +27,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from pluginkit_openai_anthropic import sse
 from pluginkit_openai_anthropic.common import dump, load_object
 
-from pluginkit import ABI_VERSION, PluginContext, PluginError, PluginKitError, hookimpl
+from pluginkit import ABI_VERSION, PluginContext, PluginError, PluginKitError, hookimpl, sse
 from pluginkit import types as t
-from pluginkit._redact import redact_text
+from pluginkit.redaction import redact_text
 from pluginkit_executors.streaming import deliver
 
 __all__ = ["DEFAULT_PROVIDER", "PLUGINKIT_ABI"]

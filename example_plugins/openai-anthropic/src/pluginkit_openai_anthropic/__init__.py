@@ -6,7 +6,8 @@ are the pipeline's: ``"openai"`` and ``"claude"``. Any other pair is answered wi
 pipeline to ask the next translator.
 
 The mapping itself lives in :mod:`.request_mapping`, :mod:`.response_mapping` and :mod:`.stream_mapping`;
-:mod:`.sse`, :mod:`.anthropic_format` and :mod:`.common` are also used by the example executors.
+:mod:`.anthropic_format` and :mod:`.common` are also used by the example executors; SSE framing is
+:mod:`pluginkit.sse`.
 """
 
 from __future__ import annotations

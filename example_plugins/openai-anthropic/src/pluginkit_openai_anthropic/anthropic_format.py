@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pluginkit_openai_anthropic import sse
+from pluginkit import sse
 from pluginkit_openai_anthropic.common import JSONObject
 
 __all__ = [

@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pluginkit import PluginError
-from pluginkit_openai_anthropic import anthropic_format, sse
+from pluginkit import PluginError, sse
+from pluginkit_openai_anthropic import anthropic_format
 from pluginkit_openai_anthropic.common import (
     JSONObject,
     anthropic_stop_reason,

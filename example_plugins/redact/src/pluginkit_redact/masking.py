@@ -1,6 +1,6 @@
 """Masking secrets and e-mail addresses in message bodies: JSON documents, SSE events or plain text.
 
-API keys and bearer tokens are recognised by pluginkit's own rule (:func:`pluginkit._redact.redact_text`, the one
+API keys and bearer tokens are recognised by pluginkit's own rule (:func:`pluginkit.redaction.redact_text`, the one
 ``host.log`` uses), so the plugin and the host never disagree on what a secret looks like; e-mail addresses are
 added here. Both are replaced by the same ``[redacted]`` marker.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 
-from pluginkit._redact import REDACTED, redact_text
+from pluginkit.redaction import REDACTED, redact_text
 
 __all__ = ["EMAIL", "REDACTED", "mask_bytes", "mask_text"]
 

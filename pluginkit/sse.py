@@ -1,9 +1,11 @@
-"""Server-Sent-Events framing: the one place the example plugins split, read and write SSE events.
+"""Server-Sent-Events framing: split a byte stream into events, read an event's fields, write events.
 
-The request pipeline passes streams around as one SSE event per chunk, so every plugin that touches a stream
-needs the same three operations: cut a byte stream into events (an upstream HTTP body arrives in arbitrary
-pieces), read the fields of an event, and write an event. The executors distribution imports this module rather
-than carrying its own copy.
+The request pipeline passes a stream around as one SSE event per chunk, so every plugin that touches a stream
+needs the same three operations: an executor cuts an upstream HTTP body (arriving in arbitrary pieces) into
+events, a translator reads each event's fields and writes the events of the other format, an interceptor may do
+both. They live here, in the library, so plugins share one implementation instead of each carrying its own.
+
+Examples are in ``docs/writing-plugins.md`` (run by the test suite).
 """
 
 from __future__ import annotations
@@ -38,21 +40,24 @@ class Splitter:
     """Cuts a byte stream into complete events, each returned as ``<lines>\\n\\n`` with ``\\n`` line endings.
 
     Line endings are normalised (``\\r\\n`` and ``\\r`` become ``\\n``), so an upstream that writes CRLF still
-    yields one chunk per event; a ``\\r`` at the end of a piece is held back until the next piece shows whether
-    a ``\\n`` follows it.
+    yields one chunk per event. A ``\\r`` at the end of a piece ends its line at once (an event it completes is
+    returned without waiting); a ``\\n`` starting the next piece is then the rest of that ``\\r\\n``.
     """
 
     def __init__(self) -> None:
         self._buffer = b""
-        self._pending_cr = False
+        self._pending_cr = False  # the last piece ended with \r: a \n opening the next one belongs to it
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add a piece of the stream; returns the events it completed."""
+        if not data:
+            return []
         if self._pending_cr:
-            data = b"\r" + data
             self._pending_cr = False
+            if data.startswith(b"\n"):
+                data = data[1:]
         if data.endswith(b"\r"):
-            data, self._pending_cr = data[:-1], True
+            self._pending_cr = True
         self._buffer += data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         *complete, self._buffer = self._buffer.split(b"\n\n")
         return [part.strip(b"\n") + b"\n\n" for part in complete if part.strip(b"\n")]
