@@ -12,8 +12,10 @@ message prefixed with the stage's ABI name; retryable executor failures move to 
 What keeps a request cheap (with no-op plugins the framework, not the plugins, is the cost): the stages' plans come
 from a :class:`~pluginkit.pipeline._model.Stages` snapshot rebuilt only when the manager replaces its plan table; a
 request is counted in flight once, not per stage; a plan whose hookimpls are all plain functions runs inline,
-without a coroutine; params objects are built by generated constructors (:func:`pluginkit._payload.builder`), and
-only for stages that have plugins; the scheduler picks without awaiting when its state is in memory.
+without a coroutine, and a lone plugin through its solo runner; each client format and provider gets a
+:class:`~pluginkit.pipeline._model.Route` once per snapshot (formats, translators, pinned plans); params objects
+are built by generated constructors (:func:`pluginkit._payload.builder`), and only for stages that have plugins;
+the scheduler picks without awaiting when its state is in memory; the trace takes one clock reading per stage.
 """
 
 from __future__ import annotations
