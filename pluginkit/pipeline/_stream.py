@@ -117,6 +117,8 @@ class ChunkProcessor:
         self.translate_plan: Plan = stages.response_translate
         self.chunk_plan: Plan = stages.chunk
         self.chunk_impl = stages.chunk.impls[0] if len(stages.chunk.impls) == 1 else None
+        #: The lone interceptor's function when it takes just ``params`` (called directly per chunk), else None.
+        self.chunk_function = self.chunk_impl.function if self.chunk_impl and self.chunk_impl.mode == _P else None
         used = [
             plan
             for plan, on in (
@@ -218,9 +220,10 @@ class ChunkProcessor:
         history = self.history
         index = self.index
         params.body, params.chunk_index, params.history_chunks = chunk, index, history[:]
-        if impl.mode == _P:  # ``def hook(params)``: called here, _call_sync's handling only for unusual answers
+        function = self.chunk_function
+        if function is not None:  # ``def hook(params)``: called here, _call_sync's handling only for unusual answers
             try:
-                answer = impl.function(params)
+                answer = function(params)
             except Exception as exc:
                 answer = settle_sync(self.chunk_plan, impl, manager, None, exc)
             else:
@@ -236,9 +239,10 @@ class ChunkProcessor:
             chunk = answer.body or chunk
         history.append(chunk)
         size = self.history_bytes + len(chunk)
-        if len(history) > HISTORY_CHUNKS or size > HISTORY_BYTES:
-            while len(history) > HISTORY_CHUNKS or size > HISTORY_BYTES:
-                size -= len(history.pop(0))
+        if len(history) > HISTORY_CHUNKS:  # full: the oldest goes (the usual case once 64 chunks went by)
+            size -= len(history.pop(0))
+        while size > HISTORY_BYTES and history:  # chunks are small: this loop rarely runs
+            size -= len(history.pop(0))
         self.history_bytes = size
         return chunk
 
@@ -300,9 +304,12 @@ class ChunkProcessor:
         """Remember a delivered chunk in the bounded history."""
         history = self.history
         history.append(body)
-        self.history_bytes += len(body)
-        while len(history) > HISTORY_CHUNKS or self.history_bytes > HISTORY_BYTES:
-            self.history_bytes -= len(history.pop(0))
+        size = self.history_bytes + len(body)
+        if len(history) > HISTORY_CHUNKS:
+            size -= len(history.pop(0))
+        while size > HISTORY_BYTES and history:
+            size -= len(history.pop(0))
+        self.history_bytes = size
         return body
 
 
