@@ -87,7 +87,11 @@ class Trace:
         self.started_ns = _perf_ns()
 
     def add(
-        self, stage: str, started_ns: int, decision: str = "", notes: Sequence[tuple[str, str]] | None = None
+        self,
+        stage: str,
+        started_ns: int,
+        decision: str | tuple[Any, ...] = "",
+        notes: Sequence[tuple[str, str]] | None = None,
     ) -> None:
         """Record ``stage``, which started at ``started_ns`` and ends now."""
         self._raw.append((stage, notes, _perf_ns(), decision, started_ns))

@@ -119,17 +119,13 @@ class ChunkProcessor:
         self.chunk_impl = stages.chunk.impls[0] if len(stages.chunk.impls) == 1 else None
         #: The lone interceptor's function when it takes just ``params`` (called directly per chunk), else None.
         self.chunk_function = self.chunk_impl.function if self.chunk_impl and self.chunk_impl.mode == _P else None
-        used = [
-            plan
-            for plan, on in (
-                (self.before_plan, self.normalizing_before),
-                (self.after_plan, self.normalizing_after),
-                (self.translate_plan, self.translating and self.native is None),
-                (self.chunk_plan, self.intercepting),
-            )
-            if on
-        ]
-        self.sync = all(plan.inline for plan in used)
+        # every stage that runs per chunk can run inline (a stage that does not run cannot get in the way)
+        self.sync = (
+            (not self.normalizing_before or self.before_plan.inline)
+            and (not self.normalizing_after or self.after_plan.inline)
+            and (not self.translating or self.native is not None or self.translate_plan.inline)
+            and (not self.intercepting or self.chunk_plan.inline)
+        )
         #: ``step(processor, chunk)``: one chunk without awaiting (:data:`AWAIT` when that is not possible). A plain
         #: function, not a bound method: storing ``self.method`` on ``self`` would make a reference cycle, and keep
         #: the stream's history alive until the cyclic collector runs.
@@ -389,19 +385,20 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
             raise _pipeline.StageError("executor.execute_stream", exc, trace) from None
         finally:
             await _close(source)
+        # decisions as (format, *args): formatted only if the trace is read
         trace.add(
-            "executor.execute_stream", stage_started, f"{choice.name} streamed {processor.index} chunks",
-            [(choice.name, "answered")],
+            "executor.execute_stream", stage_started, ("{} streamed {} chunks", choice.name, processor.index),
+            ((choice.name, "answered"),),
         )
         if processor.translate_notes is not None:
             trace.add(
-                "response.translate", stage_started, f"{processor.out_format} → {request.format}, per chunk",
+                "response.translate", stage_started, ("{} → {}, per chunk", processor.out_format, request.format),
                 processor.translate_notes,
             )
         if processor.intercepting:
             trace.add(
                 "response.intercept_stream_chunk", stage_started,
-                f"{processor.index} chunks, {processor.dropped} dropped", processor.notes,
+                ("{} chunks, {} dropped", processor.index, processor.dropped), processor.notes,
             )
         pipeline._finish_usage(usage, pick, choice, started, usage.ttft_ns or None, trace)
     except _pipeline.StageError as exc:
