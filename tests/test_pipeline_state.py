@@ -271,3 +271,16 @@ def test_the_callers_request_is_left_as_it_was() -> None:
     assert asyncio.run(stream())
     assert [seen.metadata for seen in executor.seen] == [{"tenant": "t1", "principal": "alice"}] * 2
     assert sent.metadata == {"tenant": "t1"} and sent.headers == {"Authorization": ["Bearer ok"]}
+
+
+def test_sync_callers_on_many_threads_share_one_pipeline() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    every = EveryStage()
+    pipeline = build(("every", every), ("exec", Executor()))
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: pipeline.execute_sync(request()), range(40)))
+    assert {r.body for r in responses} == {responses[0].body} and len(responses) == 40
+    pipeline.close_sync()
+    assert len(every.usage) == pipeline.usage.delivered == 40
+    pipeline.manager.shutdown()
