@@ -12,6 +12,7 @@ import attrs
 
 from pluginkit import types as t
 from pluginkit._dispatch import Plan
+from pluginkit._payload import builder
 from pluginkit._plugin import PluginState
 from pluginkit.pipeline._formats import normalize_formats
 
@@ -162,6 +163,19 @@ class ExecutorChoice:
         native = self.native is not None
         object.__setattr__(self, "name", f"native {self.provider}" if native else self.plugin)
         object.__setattr__(self, "usage_type", "native" if native else f"plugin:{self.plugin}")
+
+
+_response_request = builder(t.ResponseTranslateRequest)
+
+
+def response_params(
+    request: Request, ereq: t.ExecutorRequest, out_format: str, body: bytes, stream: bool
+) -> t.ResponseTranslateRequest:
+    """Params of the response stages that translate or normalise an answer (a whole body or one stream chunk)."""
+    return _response_request(
+        from_format=out_format, to_format=request.format, model=ereq.model, stream=stream,
+        original_request=request.body, translated_request=ereq.payload, body=body,
+    )
 
 
 @attrs.define(slots=True)

@@ -31,7 +31,17 @@ from pluginkit._manager import PluginManager
 from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline._formats import normalize_formats, usage_from_body
-from pluginkit.pipeline._model import ExecutorChoice, NativeExecutor, Request, Response, Route, Stages, Trace, Translate
+from pluginkit.pipeline._model import (
+    ExecutorChoice,
+    NativeExecutor,
+    Request,
+    Response,
+    Route,
+    Stages,
+    Trace,
+    Translate,
+    response_params,
+)
 from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
 from pluginkit.scheduling import Credential, Pick, Scheduler, SchedulerState
@@ -49,20 +59,9 @@ _translate_request = builder(t.RequestTranslateRequest)
 _thinking_request = builder(t.ThinkingApplyRequest)
 _model_info = builder(t.ModelInfo)
 _executor_request = builder(t.ExecutorRequest)
-_response_request = builder(t.ResponseTranslateRequest)
 _response_intercept = builder(t.ResponseInterceptRequest)
 _usage_record = builder(t.UsageRecord)
 _response = builder(Response)
-
-
-def _response_params(
-    request: Request, ereq: t.ExecutorRequest, out_format: str, body: bytes
-) -> t.ResponseTranslateRequest:
-    """Params of the whole-body response stages."""
-    return _response_request(
-        from_format=out_format, to_format=request.format, model=ereq.model, stream=False,
-        original_request=request.body, translated_request=ereq.payload, body=body,
-    )
 
 
 class StageError(PluginKitError):
@@ -442,7 +441,7 @@ class Pipeline:
             plan = stages.normalize_before
             if plan.impls:
                 notes = []
-                params = _response_params(request, ereq, out_format, body)
+                params = response_params(request, ereq, out_format, body, False)
                 body = params.body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
                     plan, params, manager, notes
                 )).body
@@ -455,7 +454,7 @@ class Pipeline:
                     body = native(body, ereq.model, False)
                 else:
                     plan = stages.response_translate
-                    back = _response_params(request, ereq, out_format, body)
+                    back = response_params(request, ereq, out_format, body, False)
                     body = (plan.runner(plan, back, manager, notes) if plan.inline else await run_async(
                         plan, back, manager, notes
                     )).body
@@ -464,7 +463,7 @@ class Pipeline:
             if plan.impls:
                 stage, notes = "response.normalize_after", []
                 if params is None:
-                    params = _response_params(request, ereq, out_format, body)
+                    params = response_params(request, ereq, out_format, body, False)
                 else:
                     params.body = body
                 body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(

@@ -32,7 +32,7 @@ from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import _pipeline
 from pluginkit.pipeline._formats import usage_from_body
-from pluginkit.pipeline._model import ExecutorChoice, Request, Stages, Trace
+from pluginkit.pipeline._model import ExecutorChoice, Request, Route, Stages, Trace, response_params
 
 if TYPE_CHECKING:
     from pluginkit.pipeline._pipeline import Pipeline
@@ -44,7 +44,6 @@ HISTORY_CHUNKS = 64
 HISTORY_BYTES = 1 << 20
 perf_ns = time.perf_counter_ns
 _chunk_request = builder(t.StreamChunkInterceptRequest)
-_response_request = builder(t.ResponseTranslateRequest)
 _usage_record = builder(t.UsageRecord)
 _CHUNK_RESULT = t.StreamChunkInterceptResult
 #: :meth:`ChunkProcessor.process_sync` cannot run this chunk without awaiting (a plan stopped being inline).
@@ -72,7 +71,7 @@ class ChunkProcessor:
         pipeline: Pipeline,
         request: Request,
         ereq: t.ExecutorRequest,
-        out_format: str,
+        route: Route,
         request_headers: t.Headers,
         request_body: bytes,
         metadata: t.Metadata,
@@ -83,10 +82,10 @@ class ChunkProcessor:
         self.manager = pipeline.manager
         self.request = request
         self.ereq = ereq
-        self.out_format = out_format
+        self.out_format = out_format = route.out_format
         self.usage = usage
         self.trace = trace
-        stages = pipeline._stages()
+        stages = pipeline._stages()  # fresh: plugins may have changed while the executor's first chunk came
         self.translating = out_format != request.format
         self.normalizing_before = bool(stages.normalize_before.impls)
         self.normalizing_after = bool(stages.normalize_after.impls)
@@ -103,9 +102,8 @@ class ChunkProcessor:
         self.history: list[bytes] = []
         self.history_bytes = 0
         self.response_headers: t.Headers = {"Content-Type": ["text/event-stream"]}
-        pair = pipeline._translators.get((request.format, out_format)) if self.translating else None
         #: The native translator back to the client's format, if the host registered one for the pair.
-        self.native = None if pair is None else pair[1]
+        self.native = route.from_output if self.translating else None
         self._take_plans(stages)
         # One params object per stream and stage family, updated per chunk: building an 11-field object per chunk
         # would cost more than the interceptor call itself. Built only for the stages that run.
@@ -148,11 +146,7 @@ class ChunkProcessor:
         return self.sync
 
     def _response_params(self, body: bytes) -> t.ResponseTranslateRequest:
-        request, ereq = self.request, self.ereq
-        return _response_request(
-            from_format=self.out_format, to_format=request.format, model=ereq.model, stream=True,
-            original_request=request.body, translated_request=ereq.payload, body=body,
-        )
+        return response_params(self.request, self.ereq, self.out_format, body, True)
 
     async def header_call(self) -> t.Headers:
         """The ``chunk_index=-1`` call: interceptors may change the response headers before anything is sent."""
@@ -436,7 +430,7 @@ async def _open(
         tried: set[str] = set()
         while True:
             pick, route, ereq = await pipeline._prepare(request, headers, body, metadata, trace, tried, stages)
-            choice, out_format = route.choice, route.out_format
+            choice = route.choice
             stage_started = perf_ns()
             try:
                 # A native executor's iterator is the source itself; a plugin's pushed chunks come through a queue.
@@ -453,7 +447,7 @@ async def _open(
             break
         try:
             processor = ChunkProcessor(
-                pipeline, request, ereq, out_format, headers, body, metadata, trace, response.usage
+                pipeline, request, ereq, route, headers, body, metadata, trace, response.usage
             )
             response.headers = await processor.header_call()
         except BaseException:
