@@ -52,7 +52,7 @@ class Pick:
     notes: tuple[tuple[str, str], ...] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "notes", ((self.plugin, "answered"),) if self.plugin else None)
+        object.__setattr__(self, "notes", _notes_of(self.plugin))
 
 
 class _Pool:
@@ -154,7 +154,9 @@ class Scheduler:
     ) -> list[Credential]:
         """Credentials a request may use now, highest tier first and sorted by ID; raises ``model_cooldown`` or
         ``auth_unavailable`` when none."""
-        pool = self._pool(provider, providers, model)
+        return await self._available(self._pool(provider, providers, model), model, tried)
+
+    async def _available(self, pool: _Pool, model: str, tried: frozenset[str]) -> list[Credential]:
         usable = self._usable(pool, model, tried)
         moment = now()
         return _ready(usable, await self.state.cooling(model, moment), model, moment)
@@ -171,7 +173,7 @@ class Scheduler:
         tried: frozenset[str] = frozenset(),
     ) -> Pick:
         pool = self._pool(provider, providers, model)
-        candidates = await self.available(provider, providers, model, tried)
+        candidates = await self._available(pool, model, tried)
         plugin_pick = await self._ask_plugin(candidates, pool, provider, model, stream, headers or {}, metadata or {})
         if isinstance(plugin_pick, Pick):
             return plugin_pick
@@ -226,12 +228,8 @@ class Scheduler:
         return self._builtin_now(pool, candidates, *judged)
 
     def _candidates(self, pool: _Pool, model: str, tried: frozenset[str], state: MemoryState) -> list[Credential]:
-        """The pool's top tier, or — when this request already tried some or something is cooling down — the
-        general rule applied to the pool."""
-        if not tried and not state._cool:
-            if not pool.top:
-                self._usable(pool, model, tried)  # raises auth_unavailable
-            return pool.top
+        """The general rule applied to the pool, for when its top tier cannot serve as it is (this request already
+        tried some, something is cooling down, or nothing is eligible: ``auth_unavailable``)."""
         usable = self._usable(pool, model, tried)
         moment = now()
         return _ready(usable, state.cooling_now(model, moment), model, moment)
@@ -389,11 +387,15 @@ _set_decision = Pick.__dict__["decision"].__set__
 _set_notes = Pick.__dict__["notes"].__set__
 
 
+def _notes_of(plugin: str) -> tuple[tuple[str, str], ...] | None:
+    return ((plugin, "answered"),) if plugin else None
+
+
 def _new_pick(credential: Credential, plugin: str, decision: str) -> Pick:
     """``Pick(credential, plugin, decision)`` through the slots (a frozen attrs ``__init__`` costs ~1.6x this)."""
     pick: Pick = object.__new__(Pick)
     _set_credential(pick, credential)
     _set_plugin(pick, plugin)
     _set_decision(pick, decision)
-    _set_notes(pick, ((plugin, "answered"),) if plugin else None)
+    _set_notes(pick, _notes_of(plugin))
     return pick
