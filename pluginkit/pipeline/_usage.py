@@ -40,7 +40,7 @@ class UsageQueue:
         self.dropped = 0
         self.delivered = 0
         self._pending: deque[t.UsageRecord] = deque()
-        self._busy = False  # the worker holds a record it took from _pending
+        self._busy = False  # the worker is delivering a burst (records taken from _pending)
         self._wake: asyncio.Future[None] | None = None  # set while the worker waits for records
         self._drainers: list[asyncio.Future[None]] = []
         self._worker: asyncio.Task[None] | None = None
@@ -80,6 +80,7 @@ class UsageQueue:
         loop = asyncio.get_running_loop()
         while True:
             if pending:
+                self._busy = True
                 try:
                     await self._deliver(pending, manager)
                 finally:
@@ -95,7 +96,6 @@ class UsageQueue:
         """Hand every pending record to the usage plugins: a burst counts as one call in flight for the manager
         (refused while it shuts down: the records are dropped and counted), and plain-function plugins run without
         a coroutine per record."""
-        self._busy = True
         try:
             manager._begin("usage.handle")
         except Exception:
