@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import importlib_metadata
+import pytest
 
 AUTHOR_TESTS = '''
     import pytest
@@ -32,7 +33,7 @@ def _run(tmp_path: Path, store: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_my_store.py").write_text(textwrap.dedent(AUTHOR_TESTS.format(store=store)))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pluginkit-examples", "10",
-         "--pluginkit-no-shrink", "test_my_store.py"],
+         "--pluginkit-no-shrink", "--pluginkit-derandomize", "test_my_store.py"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
 
@@ -53,3 +54,19 @@ def test_a_faulty_store_fails_the_contract(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "TestSessionStoreContract::test_truncate_removes_at_or_after" in result.stdout
     assert "TestSessionStoreContract::test_random_sequences_match_the_model" in result.stdout
+
+
+def test_a_derandomized_run_is_the_same_every_time() -> None:
+    """``derandomize=True`` draws one fixed set of sequences: the model passes them, an off-by-one store fails them
+    on every run, not by chance."""
+    from pluginkit.sessions import InMemorySessionStore
+    from pluginkit.testing import run_stateful_contract
+
+    class OffByOne(InMemorySessionStore):
+        async def _truncate(self, session_id: str, timestamp: int, now: int) -> None:  # type: ignore[override]
+            await super()._truncate(session_id, timestamp + 1, now)
+
+    run_stateful_contract(InMemorySessionStore(), max_examples=10, steps=10, derandomize=True)
+    for _ in range(3):
+        with pytest.raises((AssertionError, ExceptionGroup)):  # a group when several rules failed
+            run_stateful_contract(OffByOne(), max_examples=50, shrink=False, derandomize=True)

@@ -13,7 +13,8 @@ Installed with pluginkit (entry point ``pytest11``), it gives a store author one
 and a test module defining that fixture gets the whole contract as ``TestSessionStoreContract``: one test per
 documented rule, and a hypothesis state machine driving random sequences of all 18 methods against the
 in-memory model. ``--pluginkit-examples N`` sets how many random sequences run (default 20); ``--pluginkit-no-shrink``
-reports a failing sequence without minimising it first. A class can
+reports a failing sequence without minimising it first; ``--pluginkit-derandomize`` draws the same sequences on
+every run. A class can
 also subclass :class:`SessionStoreContract` and define the fixture itself.
 
 This module imports only pytest and pluginkit, so it loads in every pytest run of an environment where
@@ -36,13 +37,20 @@ _CLASS = "TestSessionStoreContract"
 
 
 def run_stateful_contract(
-    store: Any, *, max_examples: int = 20, steps: int = 30, runner: Any = None, shrink: bool = True
+    store: Any,
+    *,
+    max_examples: int = 20,
+    steps: int = 30,
+    runner: Any = None,
+    shrink: bool = True,
+    derandomize: bool = False,
 ) -> None:
     """Drive ``store`` and the in-memory model with random sequences of all 18 methods (hypothesis) and raise
-    ``AssertionError`` on the first difference — the kit's stateful test, callable outside pytest too."""
+    ``AssertionError`` on the first difference — the kit's stateful test, callable outside pytest too.
+    ``derandomize=True`` draws the same sequences on every run."""
     from pluginkit.testing._stateful import run_stateful_contract as run
 
-    run(store, max_examples=max_examples, steps=steps, runner=runner, shrink=shrink)
+    run(store, max_examples=max_examples, steps=steps, runner=runner, shrink=shrink, derandomize=derandomize)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +62,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--pluginkit-no-shrink", dest="pluginkit_no_shrink", action="store_true",
         help="report the first failing sequence as found, without shrinking it (faster failures)",
+    )
+    group.addoption(
+        "--pluginkit-derandomize", dest="pluginkit_derandomize", action="store_true",
+        help="draw the same random sequences on every run (reproducible CI)",
     )
 
 

@@ -437,4 +437,7 @@ class SessionStoreContract:
 
         examples = int(request.config.getoption("pluginkit_examples"))
         shrink = not request.config.getoption("pluginkit_no_shrink")
-        run_stateful_contract(store.store, max_examples=examples, steps=25, runner=store.runner, shrink=shrink)
+        derandomize = bool(request.config.getoption("pluginkit_derandomize"))
+        run_stateful_contract(
+            store.store, max_examples=examples, steps=25, runner=store.runner, shrink=shrink, derandomize=derandomize
+        )

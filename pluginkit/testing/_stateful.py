@@ -346,10 +346,11 @@ def run_stateful_contract(
     steps: int = 30,
     runner: asyncio.Runner | None = None,
     shrink: bool = True,
+    derandomize: bool = False,
 ) -> None:
     """Drive ``store`` and the model with random sequences of every method; raise on the first difference
     (minimised unless ``shrink=False``). The store is emptied at the start of each sequence, through the
-    contract itself."""
+    contract itself. ``derandomize=True`` draws the same sequences on every run (reproducible CI, examples)."""
     own = runner is None
     run = asyncio.Runner() if runner is None else runner
     machine = type("StoreMachine", (ContractMachine,), {"store": store, "runner": run})
@@ -358,7 +359,7 @@ def run_stateful_contract(
             machine,
             settings=settings(
                 max_examples=max_examples, stateful_step_count=steps, deadline=None, database=None,
-                phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate],
+                phases=[Phase.generate, Phase.shrink] if shrink else [Phase.generate], derandomize=derandomize,
             ),
         )
     finally:
