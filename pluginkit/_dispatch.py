@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable, Generator
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -28,13 +28,23 @@ from pluginkit.errors import PluginKitError
 if TYPE_CHECKING:
     from pluginkit._manager import PluginManager
 
-__all__ = ["Impl", "Plan", "run_async", "run_sync"]
+__all__ = ["Impl", "NoteSink", "Plan", "run_async", "run_sync"]
 
 log = logging.getLogger("pluginkit")
 
 # How a hookimpl takes its arguments.
 _NONE, _P, _C, _PC, _CP = range(5)
 _MODES = {(): _NONE, ("params",): _P, ("ctx",): _C, ("params", "ctx"): _PC, ("ctx", "params"): _CP}
+
+
+class NoteSink(Protocol):
+    """Where dispatch records what each plugin did, as ``(plugin_id, outcome)`` pairs in call order.
+
+    A list does; so does a request's trace, whose entry list takes a stage's notes just before the stage's own
+    entry (so the request path needs no list of its own per stage).
+    """
+
+    def append(self, note: tuple[str, str], /) -> None: ...
 
 
 class Failed:
@@ -186,7 +196,7 @@ def _header_chain(plan: Plan, params: Any, manager: PluginManager) -> Rule:
     for impl in plan.impls:
         if plan.isolate:
             step = plan.copy(params)
-            setattr(step, field, {k: list(v) for k, v in current.items()})
+            setattr(step, field, copy_headers(current))
         else:
             step = params
         step.body = body
@@ -204,6 +214,15 @@ def _header_chain(plan: Plan, params: Any, manager: PluginManager) -> Rule:
     if dropped:
         result.drop_chunk = True
     return result
+
+
+def copy_headers(headers: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A copy of a header mapping that shares no list with it (a plain loop: on Python 3.11 a comprehension
+    is a function call of its own, and headers are copied several times per request)."""
+    copied = {}
+    for name, values in headers.items():
+        copied[name] = [*values]
+    return copied
 
 
 def merge_headers(
@@ -352,7 +371,7 @@ class LoopThread:
                 loop.close()
 
 
-def note(notes: list[tuple[str, str]], impl: Impl, answer: Any, plan: Plan) -> None:
+def note(notes: NoteSink, impl: Impl, answer: Any, plan: Plan) -> None:
     """Record who answered what, for traces: ``answered``, ``empty`` or ``error:<code>``."""
     if answer.__class__ is Failed:
         outcome = f"error:{answer.error.code}"
@@ -398,18 +417,18 @@ async def _call_async(plan: Plan, impl: Impl, params: Any, manager: PluginManage
     return check_answer(plan, impl, value, manager)
 
 
-def run_sync(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None) -> Any:
+def run_sync(plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None = None) -> Any:
     """Run a method synchronously: the combined result, or raise :class:`PluginKitError`."""
     return plan.runner(plan, params, manager, notes)
 
 
-def _generic_sync(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None) -> Any:
+def _generic_sync(plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None) -> Any:
     if plan.wrappers:
         return _wrapped(plan, params, manager, lambda: _drive_sync(plan, params, manager, notes))
     return _drive_sync(plan, params, manager, notes)
 
 
-def _drive_sync(plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None) -> Any:
+def _drive_sync(plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None = None) -> Any:
     rule = plan.rule(plan, params, manager)
     try:
         impl, step = next(rule)
@@ -423,7 +442,7 @@ def _drive_sync(plan: Plan, params: Any, manager: PluginManager, notes: list[tup
 
 
 async def run_async(
-    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None
+    plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None = None
 ) -> Any:
     """Run a method on the running event loop: the combined result, or raise :class:`PluginKitError`.
 
@@ -442,7 +461,7 @@ async def run_async(
 
 
 async def _drive_async(
-    plan: Plan, params: Any, manager: PluginManager, notes: list[tuple[str, str]] | None = None
+    plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None = None
 ) -> Any:
     rule = plan.rule(plan, params, manager)
     try:

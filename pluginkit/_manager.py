@@ -20,7 +20,7 @@ from pluginkit import types as t
 from pluginkit._config import ManagerConfig, load_config
 from pluginkit._context import PluginContext
 from pluginkit._discovery import ENTRY_POINT_GROUP, PLUGIN_ID, Conflict, InstalledPlugin, Scan, default_cache_dir, scan
-from pluginkit._dispatch import Failed, Impl, LoopThread, Plan, run_async, run_sync
+from pluginkit._dispatch import Failed, Impl, LoopThread, NoteSink, Plan, run_async, run_sync
 from pluginkit._envelope import Envelope
 from pluginkit._hookspecs import PROJECT, HookSpecs
 from pluginkit._host import HostServices
@@ -291,7 +291,7 @@ class PluginManager:
         """The call counted by :meth:`_begin` finished."""
         next(self._finished)
 
-    def call(self, method: str, params: Any = None, *, notes: list[tuple[str, str]] | None = None) -> Any:
+    def call(self, method: str, params: Any = None, *, notes: NoteSink | None = None) -> Any:
         """Run ``method`` and return its typed result; failures raise :class:`~pluginkit.PluginKitError`.
 
         ``params`` is the typed params object, a JSON-like dict or JSON text. ``notes``, when given, receives
@@ -306,7 +306,7 @@ class PluginManager:
         finally:
             next(self._finished)
 
-    async def acall(self, method: str, params: Any = None, *, notes: list[tuple[str, str]] | None = None) -> Any:
+    async def acall(self, method: str, params: Any = None, *, notes: NoteSink | None = None) -> Any:
         """:meth:`call` on the running event loop: async hookimpls are awaited with their time limit."""
         self._begin(method)
         try:

@@ -178,6 +178,22 @@ def test_explicit_spans_and_marks_mix() -> None:
     assert steps[2].decision == "a and b" and len(trace) == 3
 
 
+def test_notes_written_to_the_trace_belong_to_the_next_stage() -> None:
+    """The dispatcher writes a stage's notes to ``trace.notes`` before the stage's entry; notes after the last
+    entry (a stage that failed before it was recorded) belong to no stage."""
+    trace = Trace()
+    trace.notes.append(("auth", "answered"))
+    trace.notes.append(("backup", "error:plugin_error"))
+    trace.mark(("frontend_auth.authenticate", None, trace.started_ns + 10, "principal 'a'", None))
+    trace.notes.append(("pick", "answered"))
+    trace.mark(("scheduler.pick", (("own", "answered"),), trace.started_ns + 20, "picked", None))
+    trace.mark(("request.normalize", None, trace.started_ns + 30, "", None))
+    trace.notes.append(("late", "error:timeout"))
+    steps = trace.steps
+    assert [s.plugins for s in steps] == [("auth", "backup (error:plugin_error)"), ("pick", "own"), ()]
+    assert len(trace) == 3 and all(s.seconds == pytest.approx(1e-8) for s in steps)
+
+
 # -- the usage worker -------------------------------------------------------------------------------------------
 
 

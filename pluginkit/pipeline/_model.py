@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from pluginkit import types as t
-from pluginkit._dispatch import Plan
+from pluginkit._dispatch import NoteSink, Plan
 from pluginkit._payload import builder
 from pluginkit._plugin import PluginState
 from pluginkit.pipeline._formats import normalize_formats
@@ -60,8 +60,10 @@ class TraceStep:
     decision: str
 
 
+#: A plugin's note: ``(plugin_id, outcome)``, as the dispatcher writes it.
+Note = tuple[str, str]
 #: A trace entry: (stage, notes, end_ns, decision, start_ns or ``None`` for "where the previous entry ended").
-TraceEntry = tuple[str, "Sequence[tuple[str, str]] | None", int, "str | tuple[Any, ...]", "int | None"]
+TraceEntry = tuple[str, "Sequence[Note] | None", int, "str | tuple[Any, ...]", "int | None"]
 
 
 class Trace:
@@ -73,18 +75,24 @@ class Trace:
     which also charges a stage with the host's own work for it (building its params). Stages whose spans overlap
     (a stream's per-chunk stages) give their start explicitly (:meth:`add`).
 
-    A decision is a string, or ``(format, *args)`` formatted with :meth:`str.format` when read, for decisions
-    that would otherwise be formatted on every request. The plugins' notes are kept as the dispatcher wrote them
-    (callers hand over lists they no longer write to) and turned into ``"plugin (outcome)"`` strings when read.
+    A stage's plugins are the notes the dispatcher wrote to :attr:`notes` since the previous entry, followed by
+    the entry's own notes (a sequence the caller no longer writes to, or ``None``). Sequential stages hand
+    :attr:`notes` to the dispatcher, so a request needs no notes list per stage; notes left after the last entry
+    (a stage that failed) belong to no stage. A decision is a string, or ``(format, *args)`` formatted with
+    :meth:`str.format` when read, for decisions that would otherwise be formatted on every request. Notes become
+    ``"plugin (outcome)"`` strings when read.
     """
 
-    __slots__ = ("_raw", "mark", "started_ns")
+    __slots__ = ("_raw", "mark", "notes", "started_ns")
 
     def __init__(self) -> None:
-        self._raw: list[TraceEntry] = []
+        raw: list[TraceEntry | Note] = []
+        self._raw = raw
         #: ``trace.mark((stage, notes, perf_counter_ns(), decision, None))`` records a stage that just ended: the
         #: list's own ``append``, so the request path pays no Python call for it.
-        self.mark: Callable[[TraceEntry], None] = self._raw.append
+        self.mark: Callable[[TraceEntry], None] = raw.append
+        #: Where the dispatcher notes the plugins of the stage running now (the same list).
+        self.notes: NoteSink = raw
         self.started_ns = _perf_ns()
 
     def add(
@@ -92,7 +100,7 @@ class Trace:
         stage: str,
         started_ns: int,
         decision: str | tuple[Any, ...] = "",
-        notes: Sequence[tuple[str, str]] | None = None,
+        notes: Sequence[Note] | None = None,
     ) -> None:
         """Record ``stage``, which started at ``started_ns`` and ends now."""
         self._raw.append((stage, notes, _perf_ns(), decision, started_ns))
@@ -101,10 +109,18 @@ class Trace:
     def steps(self) -> list[TraceStep]:
         steps = []
         previous_end = self.started_ns
-        for stage, notes, end_ns, decision, start_ns in self._raw:
+        pending: list[Note] = []
+        for entry in self._raw:
+            if len(entry) == 2:
+                pending.append(entry)
+                continue
+            stage, notes, end_ns, decision, start_ns = entry
             ns = end_ns - (previous_end if start_ns is None else start_ns)
             previous_end = end_ns
-            plugins = tuple(f"{who} ({outcome})" if outcome != "answered" else who for who, outcome in notes or ())
+            if notes:
+                pending.extend(notes)
+            plugins = tuple(f"{who} ({outcome})" if outcome != "answered" else who for who, outcome in pending)
+            pending = []
             text = decision if isinstance(decision, str) else decision[0].format(*decision[1:])
             steps.append(TraceStep(stage, plugins, ns / 1e9, text))
         return steps
@@ -121,7 +137,8 @@ class Trace:
         return "\n".join(lines)
 
     def __len__(self) -> int:
-        return len(self._raw)
+        """The number of stages recorded."""
+        return sum(len(entry) != 2 for entry in self._raw)
 
 
 @attrs.define

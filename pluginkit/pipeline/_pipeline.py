@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from pluginkit import types as t
 from pluginkit._context import current_request_id
-from pluginkit._dispatch import Plan, merge_headers, run_async
+from pluginkit._dispatch import Plan, copy_headers, merge_headers, run_async
 from pluginkit._manager import PluginManager
 from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
@@ -49,7 +49,6 @@ from pluginkit.scheduling import Credential, Pick, Scheduler, SchedulerState
 __all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 
 perf_ns = time.perf_counter_ns
-Notes = list[tuple[str, str]]
 _NO_TRIES: frozenset[str] = frozenset()
 #: Bound of a snapshot's route cache (client format × provider pairs).
 MAX_ROUTES = 256
@@ -214,7 +213,7 @@ class Pipeline:
     async def execute(self, request: Request) -> Response:
         """Run a request and return the whole response. Failures raise :class:`StageError`."""
         trace = Trace()
-        mark = trace.mark
+        mark, sink = trace.mark, trace.notes
         token = current_request_id.set(request.request_id)
         usage = _usage_record(model=request.model, requested_at=datetime.now(UTC), source=request.format)
         manager = self.manager
@@ -246,22 +245,21 @@ class Pipeline:
             if payload.find(b'"usage"') >= 0:  # nothing to read otherwise (the reader looks for it too)
                 usage_from_body(payload, usage.detail)
             body_out = await self._response_body(request, ereq, payload, route, trace, stages)
-            result_headers = {k: list(v) for k, v in answer.headers.items()} if answer.headers else {}
+            result_headers = copy_headers(answer.headers) if answer.headers else {}
             plan = stages.after
             if plan.impls:
-                notes: Notes = []
                 params = _response_intercept(
                     source_format=request.format, model=ereq.model, requested_model=request.model, stream=False,
                     request_headers=headers, response_headers=result_headers, original_request=request.body,
                     request_body=body, body=body_out, status_code=200, metadata=dict(metadata),
                 )
                 try:
-                    intercepted = plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
-                        plan, params, manager, notes
+                    intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                        plan, params, manager, sink
                     )
                 except PluginKitError as exc:
                     raise StageError("response.intercept_after", exc, trace) from None
-                mark(("response.intercept_after", notes, perf_ns(), "", None))
+                mark(("response.intercept_after", None, perf_ns(), "", None))
                 if intercepted.clear_headers or intercepted.headers:
                     result_headers = merge_headers(result_headers, intercepted.clear_headers, intercepted.headers)
                 body_out = intercepted.body
@@ -291,16 +289,14 @@ class Pipeline:
     async def _front(self, request: Request, trace: Trace, stages: Stages) -> tuple[t.Headers, bytes, t.Metadata]:
         """``frontend_auth.authenticate`` and ``request.intercept_before``: the request's headers, body and
         metadata as the later stages see them (the caller's ``Request`` is left as it was)."""
-        notes: Notes  # every stage's notes list is new ([], not list[...](): a generic alias costs ~10x)
-        mark = trace.mark
-        headers, body = {k: list(v) for k, v in request.headers.items()} if request.headers else {}, request.body
+        mark, sink = trace.mark, trace.notes
+        headers, body = copy_headers(request.headers) if request.headers else {}, request.body
         metadata = request.metadata  # never written to: a new dict when the principal is added
         manager = self.manager
         stage = "frontend_auth.authenticate"
         try:
             plan = stages.auth
             if plan.impls:
-                notes = []
                 auth_params = _auth_request(
                     method=request.method, path=request.path, headers=headers, query=request.query, body=body
                 )
@@ -310,31 +306,30 @@ class Pipeline:
                     result = plan.runner(plan, auth_params, manager, None) if plan.inline else await run_async(
                         plan, auth_params, manager
                     )
-                    notes.append((exclusive, "answered" if result.authenticated else "empty"))
+                    sink.append((exclusive, "answered" if result.authenticated else "empty"))
                 else:
-                    result = plan.runner(plan, auth_params, manager, notes) if plan.inline else await run_async(
-                        plan, auth_params, manager, notes
+                    result = plan.runner(plan, auth_params, manager, sink) if plan.inline else await run_async(
+                        plan, auth_params, manager, sink
                     )
                 if not result.authenticated:
-                    mark((stage, notes, perf_ns(), "rejected", None))
+                    mark((stage, None, perf_ns(), "rejected", None))
                     raise PluginKitError("unauthenticated", "no authenticator accepted the request")
                 metadata = {**metadata, "principal": result.principal}
-                mark((stage, notes, perf_ns(), ("principal {!r}", result.principal), None))
+                mark((stage, None, perf_ns(), ("principal {!r}", result.principal), None))
             stage = "request.intercept_before"
             plan = stages.before
             if plan.impls:
-                notes = []
                 params = _intercept_request(
                     source_format=request.format, model=request.model, requested_model=request.model,
                     stream=request.stream, headers=headers, body=body, metadata=dict(metadata),
                 )
-                intercepted = plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
-                    plan, params, manager, notes
+                intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                    plan, params, manager, sink
                 )
                 if intercepted.clear_headers or intercepted.headers:  # merging nothing would only copy
                     headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
                 body = intercepted.body
-                mark((stage, notes, perf_ns(), "", None))
+                mark((stage, None, perf_ns(), "", None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         return headers, body, metadata
@@ -345,8 +340,7 @@ class Pipeline:
     ) -> tuple[Pick, Route, t.ExecutorRequest]:
         """``scheduler.pick``, request translation, ``request.normalize``, ``thinking.apply``; the executor's
         request."""
-        notes: Notes
-        mark = trace.mark
+        mark, sink = trace.mark, trace.notes
         manager = self.manager
         stage = "scheduler.pick"
         try:
@@ -367,10 +361,10 @@ class Pipeline:
             payload = body
             params = None
             if source_format != request.format:
-                stage, notes = "request.translate", []
+                stage = "request.translate"
                 native = route.to_source
                 if native is not None:
-                    notes.append(("native", "answered"))
+                    sink.append(("native", "answered"))
                     payload = native(body, request.model, request.stream)
                 else:
                     plan = stages.translate
@@ -378,13 +372,13 @@ class Pipeline:
                         from_format=request.format, to_format=source_format, model=request.model,
                         stream=request.stream, body=body,
                     )
-                    payload = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
-                        plan, params, manager, notes
+                    payload = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                        plan, params, manager, sink
                     )).body
-                mark((stage, notes, perf_ns(), route.translate_decision, None))
+                mark((stage, None, perf_ns(), route.translate_decision, None))
             plan = stages.normalize
             if plan.impls:
-                stage, notes = "request.normalize", []
+                stage = "request.normalize"
                 if params is None:
                     params = _translate_request(
                         from_format=request.format, to_format=source_format, model=request.model,
@@ -393,21 +387,21 @@ class Pipeline:
                 else:  # the translator's params, every field set as a new object would have them
                     params.from_format, params.to_format, params.model = request.format, source_format, request.model
                     params.stream, params.body = request.stream, payload
-                payload = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
-                    plan, params, manager, notes
+                payload = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                    plan, params, manager, sink
                 )).body
-                mark((stage, notes, perf_ns(), "", None))
+                mark((stage, None, perf_ns(), "", None))
             plan = route.thinking_plan
             if request.thinking is not None and plan.impls:
-                stage, notes = "thinking.apply", []
+                stage = "thinking.apply"
                 thinking = _thinking_request(
                     provider=route.choice.provider, model=_model_info(id=request.model), config=request.thinking,
                     body=payload,
                 )
-                payload = (plan.runner(plan, thinking, manager, notes) if plan.inline else await run_async(
-                    plan, thinking, manager, notes
+                payload = (plan.runner(plan, thinking, manager, sink) if plan.inline else await run_async(
+                    plan, thinking, manager, sink
                 )).body
-                mark((stage, notes, perf_ns(), ("mode {}", request.thinking.mode), None))
+                mark((stage, None, perf_ns(), ("mode {}", request.thinking.mode), None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         credential = pick.credential
@@ -430,8 +424,7 @@ class Pipeline:
     ) -> bytes:
         """``response.normalize_before`` → translation back → ``response.normalize_after`` (whole bodies; the two
         normalisers share one params object)."""
-        notes: Notes
-        mark = trace.mark
+        mark, sink = trace.mark, trace.notes
         manager = self.manager
         out_format = route.out_format
         stage = "response.normalize_before"
@@ -440,36 +433,35 @@ class Pipeline:
         try:
             plan = stages.normalize_before
             if plan.impls:
-                notes = []
                 params = response_params(request, ereq, out_format, body, False)
-                body = params.body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
-                    plan, params, manager, notes
+                body = params.body = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                    plan, params, manager, sink
                 )).body
-                mark((stage, notes, perf_ns(), "", None))
+                mark((stage, None, perf_ns(), "", None))
             if out_format != request.format:
-                stage, notes = "response.translate", []
+                stage = "response.translate"
                 native = route.from_output
                 if native is not None:
-                    notes.append(("native", "answered"))
+                    sink.append(("native", "answered"))
                     body = native(body, ereq.model, False)
                 else:
                     plan = stages.response_translate
                     back = response_params(request, ereq, out_format, body, False)
-                    body = (plan.runner(plan, back, manager, notes) if plan.inline else await run_async(
-                        plan, back, manager, notes
+                    body = (plan.runner(plan, back, manager, sink) if plan.inline else await run_async(
+                        plan, back, manager, sink
                     )).body
-                mark((stage, notes, perf_ns(), route.back_decision, None))
+                mark((stage, None, perf_ns(), route.back_decision, None))
             plan = stages.normalize_after
             if plan.impls:
-                stage, notes = "response.normalize_after", []
+                stage = "response.normalize_after"
                 if params is None:
                     params = response_params(request, ereq, out_format, body, False)
                 else:
                     params.body = body
-                body = (plan.runner(plan, params, manager, notes) if plan.inline else await run_async(
-                    plan, params, manager, notes
+                body = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                    plan, params, manager, sink
                 )).body
-                mark((stage, notes, perf_ns(), "", None))
+                mark((stage, None, perf_ns(), "", None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         return body

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from pluginkit import types as t
+from pluginkit._dispatch import copy_headers
 from pluginkit._payload import builder
 from pluginkit._plugin import PluginRecord, PluginState
 from pluginkit.errors import PluginKitError
@@ -280,7 +281,7 @@ class Scheduler:
             providers=list(pool.names),
             model=pool.model,
             stream=stream,
-            options=_options(headers={k: list(v) for k, v in headers.items()}, metadata=dict(metadata)),
+            options=_options(headers=copy_headers(headers), metadata=dict(metadata)),
             candidates=[  # copies: what the plugin does to them never reaches the host's credentials
                 _candidate(
                     id=c.id,
