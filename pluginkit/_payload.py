@@ -118,8 +118,8 @@ def _field_copier(tp: Any) -> Callable[[Any], Any] | None:
     if origin in (list, dict):
         element = _field_copier(args[-1]) if args else _copy_json
         if origin is list:
-            return list if element is None else (lambda v: [element(x) for x in v])
-        return dict if element is None else (lambda v: {k: element(x) for k, x in v.items()})
+            return list if element is None else (lambda v: [element(x) for x in v] if v else [])
+        return dict if element is None else (lambda v: {k: element(x) for k, x in v.items()} if v else {})
     return _copy_json
 
 
@@ -144,15 +144,17 @@ def copier(cls: type[T]) -> Callable[[T], T]:
     import typing
 
     hints = typing.get_type_hints(cls)
-    namespace: dict[str, Any] = {"_cls": cls}
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    # Built as cls(...) would build it, positionally (faster; see builder).
+    namespace: dict[str, Any] = {"_cls": builder(cls, *names)}
     args = []
-    for field in attrs.fields(cls):  # type: ignore[arg-type]
-        fn = _field_copier(hints[field.name])
+    for name in names:
+        fn = _field_copier(hints[name])
         if fn is None:
-            args.append(f"{field.name}=o.{field.name}")
+            args.append(f"o.{name}")
         else:
-            namespace[f"_c_{field.name}"] = fn
-            args.append(f"{field.name}=_c_{field.name}(o.{field.name})")
+            namespace[f"_c_{name}"] = fn
+            args.append(f"_c_{name}(o.{name})")
     source = f"def copy_{cls.__name__}(o):\n    return _cls({', '.join(args)})\n"
     exec(compile(source, f"<pluginkit copier {cls.__name__}>", "exec"), namespace)
     fn = namespace[f"copy_{cls.__name__}"]
@@ -174,57 +176,87 @@ def zero_test(cls: type) -> Callable[[Any], bool]:
     return namespace["is_zero"]  # type: ignore[no-any-return]
 
 
-_BUILDERS: dict[type, Callable[..., Any]] = {}
+_BUILDERS: dict[tuple[type, tuple[str, ...]], Callable[..., Any]] = {}
 
 
-def builder(cls: type[T]) -> Callable[..., T]:
-    """A generated constructor taking the same keyword arguments as ``cls(...)`` and building the same object.
+def builder(cls: type[T], *given: str) -> Callable[..., T]:
+    """A generated constructor building the same object as ``cls(...)``.
 
     Calling an attrs class with keywords goes through ``type.__call__`` and costs ~3x filling a bare instance slot
     by slot; the request pipeline builds a dozen params objects per request, so it builds them with this. Default
     factories run as attrs runs them (``dict``/``list`` as literals, nested payload classes through their own
     builder). Classes whose ``__init__`` does more than store its arguments (validators, converters, hooks,
-    frozen) get ``cls`` itself.
+    frozen) are built by ``cls`` itself.
+
+    Without ``given`` the constructor takes the same keyword arguments as ``cls``. With field names it takes
+    exactly those fields, positionally and in that order, and gives every other field its default: CPython 3.11
+    specialises positional calls but not keyword ones, which matters on the request path
+    (``_new_request = builder(t.Request, "model", "body")`` … ``_new_request(model, body)``).
     """
-    existing = _BUILDERS.get(cls)
-    if existing is not None:
-        return existing
+    key = (cls, given)
+    existing = _BUILDERS.get(key)
+    if existing is None:
+        existing = _BUILDERS[key] = _generate_builder(cls, given)
+    return existing
+
+
+def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
     from pluginkit._wire_hooks import _plain_init  # the wire module owns that rule (and imports this one)
 
-    if not _plain_init(cls):
-        _BUILDERS[cls] = cls
-        return cls
+    fields = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
+    unknown = [name for name in given if name not in fields]
+    if unknown or len(set(given)) != len(given):
+        raise ValueError(f"builder({cls.__name__}): unknown or repeated fields {given!r}")
+    missing = [n for n, f in fields.items() if f.default is attrs.NOTHING and n not in given]
+    if given and missing:
+        raise ValueError(f"builder({cls.__name__}): required fields not given: {', '.join(missing)}")
     namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_unset": _UNSET}
-    params, body = [], []
-    for field in attrs.fields(cls):  # type: ignore[arg-type]
-        name, default = field.name, field.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            if default.takes_self:
-                _BUILDERS[cls] = cls
-                return cls
-            factory = default.factory
-            if factory is dict or factory is list:
-                make = "{}" if factory is dict else "[]"
+    name_of = f"build_{cls.__name__}" + "".join(f"__{n}" for n in given)
+    if not _plain_init(cls) or any(
+        isinstance(f.default, attrs.Factory) and f.default.takes_self  # type: ignore[arg-type]
+        for f in fields.values()
+    ):
+        if not given:
+            return cls
+        arguments = ", ".join(f"{n}={n}" for n in given)
+        source = f"def {name_of}({', '.join(given)}):\n    return _cls({arguments})\n"
+    else:
+        params, body = list(given), []
+        for name, field in fields.items():
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                factory = default.factory
+                if factory is dict or factory is list:
+                    make = "{}" if factory is dict else "[]"
+                else:
+                    namespace[f"_f_{name}"] = builder(factory) if is_payload(factory) else factory
+                    make = f"_f_{name}()"
+                if name in given:
+                    body.append(f"    o.{name} = {name}")
+                elif given:
+                    body.append(f"    o.{name} = {make}")
+                else:
+                    params.append(f"{name}=_unset")
+                    body.append(f"    o.{name} = {make} if {name} is _unset else {name}")
+            elif default is attrs.NOTHING:  # required: only before the first default (non-keyword-only classes)
+                if not given and any("=" in p for p in params):
+                    return cls
+                if not given:
+                    params.append(name)
+                body.append(f"    o.{name} = {name}")
             else:
-                namespace[f"_f_{name}"] = builder(factory) if is_payload(factory) else factory
-                make = f"_f_{name}()"
-            params.append(f"{name}=_unset")
-            body.append(f"    o.{name} = {make} if {name} is _unset else {name}")
-        elif default is attrs.NOTHING:  # required: only before the first default (non-keyword-only classes)
-            if any("=" in p for p in params):
-                _BUILDERS[cls] = cls
-                return cls
-            params.append(name)
-            body.append(f"    o.{name} = {name}")
-        else:
-            namespace[f"_d_{name}"] = default
-            params.append(f"{name}=_d_{name}")
-            body.append(f"    o.{name} = {name}")
-    signature = ", ".join(params)  # not keyword-only: CPython fills positional defaults from a tuple, faster
-    source = f"def build_{cls.__name__}({signature}):\n    o = _new(_cls)\n" + "\n".join([*body, "    return o\n"])
+                namespace[f"_d_{name}"] = default
+                if name in given:
+                    body.append(f"    o.{name} = {name}")
+                elif given:
+                    body.append(f"    o.{name} = _d_{name}")
+                else:
+                    params.append(f"{name}=_d_{name}")
+                    body.append(f"    o.{name} = {name}")
+        signature = ", ".join(params)  # not keyword-only: CPython fills positional defaults from a tuple, faster
+        source = f"def {name_of}({signature}):\n    o = _new(_cls)\n" + "\n".join([*body, "    return o\n"])
     exec(compile(source, f"<pluginkit builder {cls.__name__}>", "exec"), namespace)
-    fn: Callable[..., T] = namespace[f"build_{cls.__name__}"]
-    _BUILDERS[cls] = fn
+    fn: Callable[..., T] = namespace[name_of]
     return fn
 
 

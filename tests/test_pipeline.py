@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pluginkit import PluginError, PluginManager, PluginState, hookimpl
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.pipeline import HISTORY_CHUNKS, Pipeline, Request, StageError
+from pluginkit.pipeline import HISTORY_CHUNKS, Pipeline, Request, Response, StageError
 from pluginkit.scheduling import Credential
 
 STAGES = [
@@ -691,6 +691,36 @@ def test_builders_build_what_the_classes_build() -> None:
                 assert value is not getattr(second, field.name), (cls.__name__, field.name)
     record = builder(t.UsageRecord)(model="m", latency_ns=5)
     assert record == t.UsageRecord(model="m", latency_ns=5)
+
+
+def test_positional_builders_build_what_the_classes_build() -> None:
+    """``builder(cls, *names)`` takes those fields positionally; every other field gets its default, fresh."""
+    import attrs
+    import pytest
+
+    from pluginkit._payload import builder, is_payload
+
+    for cls in [getattr(t, name) for name in dir(t) if is_payload(getattr(t, name))]:
+        sample = cls()
+        names = [field.name for field in attrs.fields(cls)]
+        for chosen in (names, names[::2], names[1::3]):
+            build_ = builder(cls, *chosen)
+            first = build_(*(getattr(sample, n) for n in chosen))
+            assert first == sample and type(first) is cls
+            second = build_(*(getattr(sample, n) for n in chosen))
+            for name in set(names) - set(chosen):  # defaults made per object
+                value = getattr(first, name)
+                if isinstance(value, list | dict) or attrs.has(type(value)):
+                    assert value is not getattr(second, name), (cls.__name__, name)
+    record = builder(t.UsageRecord, "latency_ns", "model")(5, "m")
+    assert record == t.UsageRecord(model="m", latency_ns=5)
+    assert builder(t.UsageRecord, "model") is builder(t.UsageRecord, "model")  # generated once
+    with pytest.raises(ValueError, match="unknown or repeated"):
+        builder(t.UsageRecord, "model", "nope")
+    with pytest.raises(ValueError, match="unknown or repeated"):
+        builder(t.UsageRecord, "model", "model")
+    with pytest.raises(ValueError, match="required fields not given: headers, body, trace, usage"):
+        builder(Response, "status")
 
 
 MOSTLY_NOT = st.sampled_from([False, False, False, True])  # most credentials usable: decisions, not errors

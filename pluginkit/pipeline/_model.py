@@ -182,17 +182,17 @@ class ExecutorChoice:
         object.__setattr__(self, "usage_type", "native" if native else f"plugin:{self.plugin}")
 
 
-_response_request = builder(t.ResponseTranslateRequest)
+_response_request = builder(
+    t.ResponseTranslateRequest, "from_format", "to_format", "model", "stream", "original_request",
+    "translated_request", "body",
+)
 
 
 def response_params(
     request: Request, ereq: t.ExecutorRequest, out_format: str, body: bytes, stream: bool
 ) -> t.ResponseTranslateRequest:
     """Params of the response stages that translate or normalise an answer (a whole body or one stream chunk)."""
-    return _response_request(
-        from_format=out_format, to_format=request.format, model=ereq.model, stream=stream,
-        original_request=request.body, translated_request=ereq.payload, body=body,
-    )
+    return _response_request(out_format, request.format, ereq.model, stream, request.body, ereq.payload, body)
 
 
 @attrs.define(slots=True)

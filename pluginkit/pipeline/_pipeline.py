@@ -52,15 +52,24 @@ perf_ns = time.perf_counter_ns
 _NO_TRIES: frozenset[str] = frozenset()
 #: Bound of a snapshot's route cache (client format × provider pairs).
 MAX_ROUTES = 256
-_auth_request = builder(t.FrontendAuthRequest)
-_intercept_request = builder(t.RequestInterceptRequest)
-_translate_request = builder(t.RequestTranslateRequest)
-_thinking_request = builder(t.ThinkingApplyRequest)
-_model_info = builder(t.ModelInfo)
-_executor_request = builder(t.ExecutorRequest)
-_response_intercept = builder(t.ResponseInterceptRequest)
-_usage_record = builder(t.UsageRecord)
-_response = builder(Response)
+# Params constructors taking the named fields positionally, in this order (see pluginkit._payload.builder).
+_auth_request = builder(t.FrontendAuthRequest, "method", "path", "headers", "query", "body")
+_intercept_request = builder(
+    t.RequestInterceptRequest, "source_format", "model", "requested_model", "stream", "headers", "body", "metadata"
+)
+_translate_request = builder(t.RequestTranslateRequest, "from_format", "to_format", "model", "stream", "body")
+_thinking_request = builder(t.ThinkingApplyRequest, "provider", "model", "config", "body")
+_model_info = builder(t.ModelInfo, "id")
+_executor_request = builder(
+    t.ExecutorRequest, "auth_id", "auth_provider", "model", "format", "stream", "headers", "query",
+    "original_request", "source_format", "payload", "metadata", "storage_json", "auth_metadata", "auth_attributes",
+)
+_response_intercept = builder(
+    t.ResponseInterceptRequest, "source_format", "model", "requested_model", "stream", "request_headers",
+    "response_headers", "original_request", "request_body", "body", "status_code", "metadata",
+)
+_usage_record = builder(t.UsageRecord, "model", "requested_at", "source")
+_response = builder(Response, "status", "headers", "body", "trace", "usage", "credential", "provider")
 
 
 class StageError(PluginKitError):
@@ -215,7 +224,7 @@ class Pipeline:
         trace = Trace()
         mark, sink = trace.mark, trace.notes
         token = current_request_id.set(request.request_id)
-        usage = _usage_record(model=request.model, requested_at=datetime.now(UTC), source=request.format)
+        usage = _usage_record(request.model, datetime.now(UTC), request.format)
         manager = self.manager
         counted = False
         try:
@@ -249,9 +258,8 @@ class Pipeline:
             plan = stages.after
             if plan.impls:
                 params = _response_intercept(
-                    source_format=request.format, model=ereq.model, requested_model=request.model, stream=False,
-                    request_headers=headers, response_headers=result_headers, original_request=request.body,
-                    request_body=body, body=body_out, status_code=200, metadata=dict(metadata),
+                    request.format, ereq.model, request.model, False, headers, result_headers, request.body, body,
+                    body_out, 200, dict(metadata),
                 )
                 try:
                     intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
@@ -297,9 +305,7 @@ class Pipeline:
         try:
             plan = stages.auth
             if plan.impls:
-                auth_params = _auth_request(
-                    method=request.method, path=request.path, headers=headers, query=request.query, body=body
-                )
+                auth_params = _auth_request(request.method, request.path, headers, request.query, body)
                 exclusive = stages.exclusive
                 if exclusive is not None:
                     plan = self._pinned(stages, stage, exclusive)
@@ -320,8 +326,7 @@ class Pipeline:
             plan = stages.before
             if plan.impls:
                 params = _intercept_request(
-                    source_format=request.format, model=request.model, requested_model=request.model,
-                    stream=request.stream, headers=headers, body=body, metadata=dict(metadata),
+                    request.format, request.model, request.model, request.stream, headers, body, dict(metadata)
                 )
                 intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
                     plan, params, manager, sink
@@ -368,10 +373,7 @@ class Pipeline:
                     payload = native(body, request.model, request.stream)
                 else:
                     plan = stages.translate
-                    params = _translate_request(
-                        from_format=request.format, to_format=source_format, model=request.model,
-                        stream=request.stream, body=body,
-                    )
+                    params = _translate_request(request.format, source_format, request.model, request.stream, body)
                     payload = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
                         plan, params, manager, sink
                     )).body
@@ -380,10 +382,7 @@ class Pipeline:
             if plan.impls:
                 stage = "request.normalize"
                 if params is None:
-                    params = _translate_request(
-                        from_format=request.format, to_format=source_format, model=request.model,
-                        stream=request.stream, body=payload,
-                    )
+                    params = _translate_request(request.format, source_format, request.model, request.stream, payload)
                 else:  # the translator's params, every field set as a new object would have them
                     params.from_format, params.to_format, params.model = request.format, source_format, request.model
                     params.stream, params.body = request.stream, payload
@@ -395,8 +394,7 @@ class Pipeline:
             if request.thinking is not None and plan.impls:
                 stage = "thinking.apply"
                 thinking = _thinking_request(
-                    provider=route.choice.provider, model=_model_info(id=request.model), config=request.thinking,
-                    body=payload,
+                    route.choice.provider, _model_info(request.model), request.thinking, payload
                 )
                 payload = (plan.runner(plan, thinking, manager, sink) if plan.inline else await run_async(
                     plan, thinking, manager, sink
@@ -406,11 +404,9 @@ class Pipeline:
             raise StageError(stage, exc, trace) from None
         credential = pick.credential
         ereq = _executor_request(
-            auth_id=credential.id, auth_provider=credential.provider, model=request.model, format=route.out_format,
-            stream=request.stream, headers=headers, query=dict(request.query), original_request=request.body,
-            source_format=source_format, payload=payload, metadata=dict(metadata),
-            storage_json=credential.storage_json, auth_metadata=dict(credential.metadata),
-            auth_attributes=dict(credential.attributes),
+            credential.id, credential.provider, request.model, route.out_format, request.stream, headers,
+            dict(request.query), request.body, source_format, payload, dict(metadata), credential.storage_json,
+            dict(credential.metadata), dict(credential.attributes),
         )
         return pick, route, ereq
 

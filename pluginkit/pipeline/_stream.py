@@ -43,8 +43,11 @@ __all__ = ["HISTORY_BYTES", "HISTORY_CHUNKS", "ChunkProcessor", "StreamResponse"
 HISTORY_CHUNKS = 64
 HISTORY_BYTES = 1 << 20
 perf_ns = time.perf_counter_ns
-_chunk_request = builder(t.StreamChunkInterceptRequest)
-_usage_record = builder(t.UsageRecord)
+_chunk_request = builder(
+    t.StreamChunkInterceptRequest, "source_format", "model", "requested_model", "request_headers",
+    "response_headers", "original_request", "request_body", "metadata",
+)
+_usage_record = builder(t.UsageRecord, "model", "requested_at", "source")
 _CHUNK_RESULT = t.StreamChunkInterceptResult
 #: :meth:`ChunkProcessor.process_sync` cannot run this chunk without awaiting (a plan stopped being inline).
 AWAIT: Any = object()
@@ -109,9 +112,8 @@ class ChunkProcessor:
         # would cost more than the interceptor call itself. Built only for the stages that run.
         if self.intercepting:
             self.params = _chunk_request(
-                source_format=request.format, model=ereq.model, requested_model=request.model,
-                request_headers=request_headers, response_headers=self.response_headers,
-                original_request=request.body, request_body=request_body, metadata=dict(metadata),
+                request.format, ereq.model, request.model, request_headers, self.response_headers, request.body,
+                request_body, dict(metadata),
             )
         if self.transforming:
             self.translate_params = self._response_params(b"")
@@ -325,7 +327,7 @@ class StreamResponse:
         self.headers: t.Headers = {}
         self.credential = ""
         self.provider = ""
-        self.usage = _usage_record(model=request.model, requested_at=datetime.now(UTC), source=request.format)
+        self.usage = _usage_record(request.model, datetime.now(UTC), request.format)
         self._iterator: AsyncGenerator[bytes, None] | None = None
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:

@@ -22,11 +22,10 @@ import attrs
 
 from pluginkit import types as t
 from pluginkit._dispatch import copy_headers
-from pluginkit._payload import builder
+from pluginkit._payload import builder, copier
 from pluginkit._plugin import PluginRecord, PluginState
 from pluginkit.errors import PluginKitError
-from pluginkit.redaction import strip_sensitive
-from pluginkit.scheduling._credentials import Credential, eligible, top_tier
+from pluginkit.scheduling._credentials import Credential, candidates_for, eligible, top_tier
 from pluginkit.scheduling._state import MemoryState, SchedulerState, now
 
 if TYPE_CHECKING:
@@ -65,7 +64,9 @@ class _Pool:
     already tried, cooldowns — is applied on top (:meth:`Scheduler._candidates`).
     """
 
-    __slots__ = ("cursor_keys", "keys", "model", "names", "picks", "providers", "top", "usable")
+    __slots__ = (
+        "cursor_keys", "keys", "model", "names", "offered", "picks", "providers", "shown_provider", "top", "usable",
+    )
 
     def __init__(self, credentials: Sequence[Credential], provider: str, providers: Sequence[str], model: str):
         self.model = model
@@ -73,8 +74,12 @@ class _Pool:
         self.keys = frozenset(p.lower() for p in providers) if providers else frozenset((provider.lower(),))
         #: The provider keys a scheduler plugin is shown, sorted.
         self.names = tuple(sorted(self.keys))
+        #: The ``provider`` a scheduler plugin is shown: the key, or ``""`` when the route mixes providers.
+        self.shown_provider = "" if len(self.keys) > 1 else provider.lower()
         self.usable = eligible(credentials, providers=self.keys, model=model, tried=frozenset())
         self.top = top_tier(self.usable)
+        #: The top tier as a scheduler plugin sees it (sensitive attributes removed); each request gets copies.
+        self.offered = candidates_for(self.top)
         #: Round-robin cursor keys: the strategy's own, and a delegate's (a plugin's rotation is its own).
         self.cursor_keys = (_cursor_key(provider, model, False), _cursor_key(provider, model, True))
         #: (plugin, why, delegate, selector) → the decision for each top-tier candidate, built when first needed.
@@ -175,7 +180,7 @@ class Scheduler:
     ) -> Pick:
         pool = self._pool(provider, providers, model)
         candidates = await self._available(pool, model, tried)
-        plugin_pick = await self._ask_plugin(candidates, pool, provider, model, stream, headers or {}, metadata or {})
+        plugin_pick = await self._ask_plugin(candidates, pool, stream, headers or {}, metadata or {})
         if isinstance(plugin_pick, Pick):
             return plugin_pick
         plugin_id, why, delegate = plugin_pick
@@ -215,7 +220,7 @@ class Scheduler:
         if not plan.impls:
             return self._builtin_now(pool, candidates, "", "", "")
         owner = plan.impls[0].record
-        request = self._pick_request(owner, candidates, pool, provider, stream, headers, metadata)
+        request = self._pick_request(owner, candidates, pool, stream, headers, metadata)
         notes: list[tuple[str, str]] = []
         try:
             answer = plan.runner(plan, request, manager, notes)
@@ -226,7 +231,8 @@ class Scheduler:
         judged = self._judge(owner, answer, notes, candidates)
         if isinstance(judged, Pick):
             return judged
-        return self._builtin_now(pool, candidates, *judged)
+        plugin_id, why, delegate = judged
+        return self._builtin_now(pool, candidates, plugin_id, why, delegate)
 
     def _candidates(self, pool: _Pool, model: str, tried: frozenset[str], state: MemoryState) -> list[Credential]:
         """The general rule applied to the pool, for when its top tier cannot serve as it is (this request already
@@ -269,38 +275,31 @@ class Scheduler:
         owner: PluginRecord,
         candidates: list[Credential],
         pool: _Pool,
-        provider: str,
         stream: bool,
         headers: t.Headers,
         metadata: t.Metadata,
     ) -> t.SchedulerPickRequest:
         """What the scheduler plugin ``owner`` is asked: copies of everything, sensitive attributes removed."""
+        if candidates is pool.top:  # the pool's own copies, copied again: nothing a plugin does reaches them
+            shown = []
+            for candidate in pool.offered:
+                shown.append(_copy_candidate(candidate))
+        else:
+            shown = candidates_for(candidates)
         return _pick_request(
-            plugin=owner.registration.metadata if owner.registration else t.PluginMetadata(),
-            provider="" if len(pool.keys) > 1 else provider.lower(),
-            providers=list(pool.names),
-            model=pool.model,
-            stream=stream,
-            options=_options(headers=copy_headers(headers), metadata=dict(metadata)),
-            candidates=[  # copies: what the plugin does to them never reaches the host's credentials
-                _candidate(
-                    id=c.id,
-                    provider=c.provider.lower(),
-                    priority=c.priority,
-                    status=c.status,
-                    attributes=strip_sensitive(c.attributes) if c.attributes else {},
-                    metadata=dict(c.metadata),
-                )
-                for c in candidates
-            ],
+            owner.registration.metadata if owner.registration else t.PluginMetadata(),
+            pool.shown_provider,
+            list(pool.names),
+            pool.model,
+            stream,
+            _options(copy_headers(headers), dict(metadata)),
+            shown,
         )
 
     async def _ask_plugin(
         self,
         candidates: list[Credential],
         pool: _Pool,
-        provider: str,
-        model: str,
         stream: bool,
         headers: t.Headers,
         metadata: t.Metadata,
@@ -311,7 +310,7 @@ class Scheduler:
         if not plan.impls:
             return "", "", ""
         owner = plan.impls[0].record
-        request = self._pick_request(owner, candidates, pool, provider, stream, headers, metadata)
+        request = self._pick_request(owner, candidates, pool, stream, headers, metadata)
         notes: list[tuple[str, str]] = []
         try:
             answer: t.SchedulerPickResult = await self.manager.acall("scheduler.pick", request, notes=notes)
@@ -379,9 +378,11 @@ def _decided(chosen: Credential, plugin_id: str, why: str, delegate: str, select
     return _new_pick(chosen, plugin_id, f"picked {chosen.id!r} via {via}")
 
 
-_pick_request = builder(t.SchedulerPickRequest)
-_options = builder(t.SchedulerOptions)
-_candidate = builder(t.SchedulerCandidate)
+_pick_request = builder(
+    t.SchedulerPickRequest, "plugin", "provider", "providers", "model", "stream", "options", "candidates"
+)
+_options = builder(t.SchedulerOptions, "headers", "metadata")
+_copy_candidate = copier(t.SchedulerCandidate)
 _set_credential = Pick.__dict__["credential"].__set__
 _set_plugin = Pick.__dict__["plugin"].__set__
 _set_decision = Pick.__dict__["decision"].__set__
