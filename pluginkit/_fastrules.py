@@ -231,16 +231,27 @@ def _any_accepts_alone(
     return plan.result_type()
 
 
+def _fan_out_alone(
+    plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None, impl: Impl, answer: Any
+) -> Any:
+    if notes is not None:
+        note(notes, impl, answer, plan)
+    if answer.__class__ is Failed:
+        return {}
+    return {impl.record.id: plan.result_type() if answer is EMPTY else answer}
+
+
 Ending = Callable[[Plan, Any, "PluginManager", "NoteSink | None", Impl, Any], Any]
 #: Each rule's ending for one plugin, and which typed answers it returns exactly as the plugin gave them: ``body``
 #: (a non-empty body), ``authenticated``, ``nonzero`` (not the zero value) or ``typed`` (any: noted ``empty``
-#: when zero).
+#: when zero); ``each`` keeps any typed answer too, under the plugin's ID (fan-out answers are a mapping).
 ALONE: dict[abi.Combine, tuple[Ending, str]] = {
     abi.Combine.FIRST_SUCCESS: (_first_success_alone, "nonzero"),
     abi.Combine.CHAIN: (_chain_alone, "body"),
     abi.Combine.HEADER_CHAIN: (_header_chain_alone, "body"),
     abi.Combine.SINGLE_OWNER: (_owner_answered, "typed"),
     abi.Combine.ANY_ACCEPTS: (_any_accepts_alone, "authenticated"),
+    abi.Combine.FAN_OUT: (_fan_out_alone, "each"),
 }
 
 
@@ -266,6 +277,22 @@ def solo(plan: Plan) -> SyncRule | None:
     result_type: Any = plan.result_type
     is_zero, answered, empty = plan.is_zero, (impl.record.id, "answered"), (impl.record.id, "empty")
     by_body, by_auth, by_type = keeps == "body", keeps == "authenticated", keeps == "typed"
+    if keeps == "each":
+        plugin_id = impl.record.id
+
+        def run_solo_each(plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None) -> Any:
+            value: Any
+            try:
+                value = call(params)
+            except Exception as exc:
+                return ending(plan, params, manager, notes, impl, settle_sync(plan, impl, manager, None, exc))
+            if value.__class__ is not result_type:
+                return ending(plan, params, manager, notes, impl, settle_sync(plan, impl, manager, value, None))
+            if notes is not None:
+                notes.append(empty if is_zero(value) else answered)
+            return {plugin_id: value}
+
+        return own_code(run_solo_each)
 
     def run_solo(plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None) -> Any:
         value: Any

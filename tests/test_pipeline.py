@@ -345,6 +345,19 @@ def test_scheduler_sees_redacted_copies_of_the_top_tier() -> None:
     assert seen[0].candidates[1].attributes == {"region": "eu"}
     assert creds[1].attributes == {"region": "us"}  # the plugin got copies
     assert seen[0].provider == "local" and seen[0].model == "m"
+    seen[0].candidates[1].attributes["region"] = "mars"  # what a plugin does to its copies stays with them
+    seen[0].candidates[0].metadata["touched"] = True
+    seen[0].candidates.clear()
+    assert asyncio.run(pipeline.execute(request())).credential == "a"
+    assert [(c.id, c.attributes, c.metadata) for c in seen[1].candidates] == [
+        ("a", {"region": "mutated"}, {}),  # the plugin's own change, made to this request's copy
+        ("b", {"region": "eu"}, {}),
+    ]
+    pipeline.scheduler.strategy = "round-robin"  # a new selector: decisions are no longer fill-first's
+    picked = [asyncio.run(pipeline.execute(request())).credential for _ in range(2)]
+    assert sorted(picked) == ["a", "b"]
+    with pytest.raises(PluginKitError, match="strategy must be one of"):
+        pipeline.scheduler.strategy = "random"
 
 
 def test_round_robin_rotates_and_cooldowns_move_on() -> None:

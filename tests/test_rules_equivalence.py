@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pluginkit import PluginError, PluginKitError, PluginManager, hookimpl
+from pluginkit import PluginError, PluginKitError, PluginManager, abi, hookimpl
 from pluginkit import types as t
 from pluginkit._dispatch import _drive_async, _generic_sync
 from pluginkit._fastrules import SYNC_RULES, solo
@@ -117,7 +117,9 @@ def test_fast_and_generator_rules_agree(method: str, scripts: list[tuple[Any, ..
     if expected is None:
         assert plan.runner is SYNC_RULES[plan.method.combine]
     else:  # one plugin: the plan's solo runner is what is held to the rules here
-        assert plan.runner.__qualname__ == expected.__qualname__ == "solo.<locals>.run_solo"
+        assert plan.runner.__qualname__ == expected.__qualname__
+        each = plan.method.combine is abi.Combine.FAN_OUT  # fan-out answers are keyed by plugin
+        assert expected.__qualname__ == f"solo.<locals>.run_solo{'_each' if each else ''}"
     if method == "scheduler.pick":
         params = t.SchedulerPickRequest(candidates=[t.SchedulerCandidate(id="a")])
     elif method == "frontend_auth.authenticate":

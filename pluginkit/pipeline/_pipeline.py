@@ -180,10 +180,12 @@ class Pipeline:
     def _begin(self, trace: Trace) -> tuple[Stages, bool]:
         """The stages for a request, counted in flight once if it calls any plugin (refused while the manager
         shuts down, as a call would be, in the first stage that has plugins)."""
-        stages = self._stages()
+        manager = self.manager
+        stages = self._snapshot
+        if stages is None or stages.token is not manager._plans:
+            stages = self._stages()
         if stages.first is None:
             return stages, False
-        manager = self.manager
         try:
             manager._begin(stages.first)
         except PluginKitError as exc:
@@ -466,16 +468,17 @@ class Pipeline:
         self, usage: t.UsageRecord, pick: Pick | None, choice: ExecutorChoice | None, started: int, ttft: int | None,
         trace: Trace,
     ) -> None:
-        usage.latency_ns = perf_ns() - started
+        ended = perf_ns()  # the request's end, and the queueing's (a stage of no measurable time)
+        usage.latency_ns = ended - started
         if pick is not None and choice is not None:
             usage.provider, usage.auth_id = choice.provider, pick.credential.id
             usage.executor_type = choice.usage_type
         queue, mark = self.usage, trace.mark
         dropped = queue.dropped
         if queue.offer(usage):
-            mark(("usage.handle", None, perf_ns(), "queued", None))
+            mark(("usage.handle", None, ended, "queued", None))
         elif queue.dropped != dropped:
-            mark(("usage.handle", None, perf_ns(), ("dropped ({} so far)", queue.dropped), None))
+            mark(("usage.handle", None, ended, ("dropped ({} so far)", queue.dropped), None))
 
     # -- lifecycle and sync facade -----------------------------------------------------------------------------
     async def aclose(self) -> None:

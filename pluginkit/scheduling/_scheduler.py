@@ -39,6 +39,9 @@ BUILTINS = ("fill-first", "round-robin")
 #: remembered per pool.
 MAX_POOLS = 256
 MAX_REASONS = 64
+#: Why the built-in selector picks: (the scheduler plugin that did not, why not, its delegate or ``""``).
+Fallback = tuple[str, str, str]
+_NO_PLUGIN: Fallback = ("", "", "")
 
 
 @attrs.frozen
@@ -82,8 +85,9 @@ class _Pool:
         self.offered = candidates_for(self.top)
         #: Round-robin cursor keys: the strategy's own, and a delegate's (a plugin's rotation is its own).
         self.cursor_keys = (_cursor_key(provider, model, False), _cursor_key(provider, model, True))
-        #: (plugin, why, delegate, selector) → the decision for each top-tier candidate, built when first needed.
-        self.picks: dict[tuple[str, str, str, str], list[Pick | None]] = {}
+        #: Why the built-in selector decides (a :data:`Fallback`) → its decision for each top-tier candidate, built
+        #: when first needed (the selector is the scheduler's: changing it replaces the pools).
+        self.picks: dict[Fallback, list[Pick | None]] = {}
 
 
 class Scheduler:
@@ -104,13 +108,23 @@ class Scheduler:
         strategy: str = "round-robin",
         state: SchedulerState | None = None,
     ) -> None:
-        if strategy not in BUILTINS:
-            raise PluginKitError("invalid_config", f"strategy must be one of {', '.join(BUILTINS)}, not {strategy!r}")
         self.manager = manager
-        self.strategy = strategy
         self.state: SchedulerState = state or MemoryState()
         self._pools: dict[tuple[str, str], _Pool] = {}
+        self.strategy = strategy
         self.credentials = tuple(credentials)
+
+    @property
+    def strategy(self) -> str:
+        """The built-in selector used when no plugin decides: ``fill-first`` or ``round-robin``."""
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, strategy: str) -> None:
+        if strategy not in BUILTINS:
+            raise PluginKitError("invalid_config", f"strategy must be one of {', '.join(BUILTINS)}, not {strategy!r}")
+        self._strategy = strategy
+        self._pools = {}  # their remembered decisions name the old selector
 
     @property
     def credentials(self) -> tuple[Credential, ...]:
@@ -183,13 +197,12 @@ class Scheduler:
         plugin_pick = await self._ask_plugin(candidates, pool, stream, headers or {}, metadata or {})
         if isinstance(plugin_pick, Pick):
             return plugin_pick
-        plugin_id, why, delegate = plugin_pick
-        selector = delegate or self.strategy
-        if selector == "fill-first":
+        delegate = plugin_pick[2]
+        if (delegate or self._strategy) == "fill-first":
             index = 0
         else:
             index = await self.state.next_cursor(pool.cursor_keys[bool(delegate)]) % len(candidates)
-        return self._decision(pool, candidates, index, plugin_id, why, delegate)
+        return self._decision(pool, candidates, index, plugin_pick)
 
     def pick_now(
         self,
@@ -218,7 +231,7 @@ class Scheduler:
         top = pool.top
         candidates = top if top and not tried and not state._cool else self._candidates(pool, model, tried, state)
         if not plan.impls:
-            return self._builtin_now(pool, candidates, "", "", "")
+            return self._builtin_now(pool, candidates, _NO_PLUGIN)
         owner = plan.impls[0].record
         request = self._pick_request(owner, candidates, pool, stream, headers, metadata)
         notes: list[tuple[str, str]] = []
@@ -226,13 +239,12 @@ class Scheduler:
             answer = plan.runner(plan, request, manager, notes)
         except PluginKitError:
             if owner.state is PluginState.FUSED:
-                return self._builtin_now(pool, candidates, owner.id, "crashed and was fused", "")
+                return self._builtin_now(pool, candidates, (owner.id, "crashed and was fused", ""))
             raise
         judged = self._judge(owner, answer, notes, candidates)
         if isinstance(judged, Pick):
             return judged
-        plugin_id, why, delegate = judged
-        return self._builtin_now(pool, candidates, plugin_id, why, delegate)
+        return self._builtin_now(pool, candidates, judged)
 
     def _candidates(self, pool: _Pool, model: str, tried: frozenset[str], state: MemoryState) -> list[Credential]:
         """The general rule applied to the pool, for when its top tier cannot serve as it is (this request already
@@ -241,25 +253,29 @@ class Scheduler:
         moment = now()
         return _ready(usable, state.cooling_now(model, moment), model, moment)
 
-    def _builtin_now(self, pool: _Pool, candidates: list[Credential], plugin_id: str, why: str, delegate: str) -> Pick:
-        if (delegate or self.strategy) == "fill-first":
+    def _builtin_now(self, pool: _Pool, candidates: list[Credential], reason: Fallback) -> Pick:
+        """The built-in selector's pick, without awaiting (the decision remembered by :meth:`_decision`)."""
+        delegate = reason[2]
+        if (delegate or self._strategy) == "fill-first":
             index = 0
         else:
             state: Any = self.state
             index = state.next_cursor_now(pool.cursor_keys[bool(delegate)]) % len(candidates)
-        return self._decision(pool, candidates, index, plugin_id, why, delegate)
+        if candidates is pool.top and (known := pool.picks.get(reason)) is not None:
+            pick = known[index]
+            if pick is not None:
+                return pick
+        return self._decision(pool, candidates, index, reason)
 
-    def _decision(
-        self, pool: _Pool, candidates: list[Credential], index: int, plugin_id: str, why: str, delegate: str
-    ) -> Pick:
+    def _decision(self, pool: _Pool, candidates: list[Credential], index: int, reason: Fallback) -> Pick:
         """The built-in selector's :class:`Pick` of ``candidates[index]``. Decisions repeat (same credential, same
         words) and a Pick is immutable, so one object per candidate and reason serves every request of the pool;
         when ``candidates`` is not the pool's top tier (tries, cooldowns) a new one is made."""
-        selector = delegate or self.strategy
+        plugin_id, why, delegate = reason
+        selector = delegate or self._strategy
         chosen = candidates[index]
         if candidates is not pool.top:
             return _decided(chosen, plugin_id, why, delegate, selector)
-        reason = (plugin_id, why, delegate, selector)
         known = pool.picks.get(reason)
         if known is None:
             if len(pool.picks) >= MAX_REASONS:
@@ -303,12 +319,12 @@ class Scheduler:
         stream: bool,
         headers: t.Headers,
         metadata: t.Metadata,
-    ) -> Pick | tuple[str, str, str]:
+    ) -> Pick | Fallback:
         """The plugin's pick, or ``(plugin_id, why it fell back, delegate or "")`` for the built-in selector."""
         manager = self.manager
         plan = manager._plans.get("scheduler.pick") or manager._plan("scheduler.pick")
         if not plan.impls:
-            return "", "", ""
+            return _NO_PLUGIN
         owner = plan.impls[0].record
         request = self._pick_request(owner, candidates, pool, stream, headers, metadata)
         notes: list[tuple[str, str]] = []
@@ -323,10 +339,10 @@ class Scheduler:
     def _judge(
         self, owner: PluginRecord, answer: t.SchedulerPickResult, notes: list[tuple[str, str]],
         candidates: list[Credential],
-    ) -> Pick | tuple[str, str, str]:
+    ) -> Pick | Fallback:
         """What the plugin's answer means (the fallback table of the module docstring)."""
         if not notes:  # fused between the plan lookup and the call: nobody was asked
-            return "", "", ""
+            return _NO_PLUGIN
         if not answer.handled:
             return owner.id, "did not handle the pick", ""
         auth_id, delegate = answer.auth_id.strip(), answer.delegate_builtin.strip()
