@@ -14,8 +14,9 @@ from a :class:`~pluginkit.pipeline._model.Stages` snapshot rebuilt only when the
 request is counted in flight once, not per stage; a plan whose hookimpls are all plain functions runs inline,
 without a coroutine, and a lone plugin through its solo runner; each client format and provider gets a
 :class:`~pluginkit.pipeline._model.Route` once per snapshot (formats, translators, pinned plans); params objects
-are built by generated constructors (:func:`pluginkit._payload.builder`), and only for stages that have plugins;
-the scheduler picks without awaiting when its state is in memory; the trace takes one clock reading per stage.
+are built by generated constructors (:func:`pluginkit._payload.builder`, called positionally), and only for stages
+that have plugins; the scheduler picks without awaiting when its state is in memory; the trace takes one clock
+reading per stage; a whole request awaits two coroutines, ``execute`` and ``_request_side``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ __all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 
 perf_ns = time.perf_counter_ns
 _NO_TRIES: frozenset[str] = frozenset()
+#: What the front stages made of a request: the headers, body and metadata every later stage sees.
+Front = tuple[t.Headers, bytes, t.Metadata]
 #: Bound of a snapshot's route cache (client format × provider pairs).
 MAX_ROUTES = 256
 # Params constructors taking the named fields positionally, in this order (see pluginkit._payload.builder).
@@ -231,10 +234,10 @@ class Pipeline:
         counted = False
         try:
             stages, counted = self._begin(trace)
-            headers, body, metadata = await self._front(request, trace, stages)
+            front: Front | None = None
             tried: set[str] = set()
             while True:
-                pick, route, ereq = await self._prepare(request, headers, body, metadata, trace, tried, stages)
+                front, pick, route, ereq = await self._request_side(request, front, trace, tried, stages)
                 choice = route.choice
                 try:
                     plan = route.executor_plan
@@ -250,29 +253,66 @@ class Pipeline:
                         raise StageError("executor.execute", exc, trace) from None
                     continue
                 break
+            headers, body, metadata = front
             payload = answer.payload
             decision = ("{} answered {} bytes", choice.name, len(payload))
             mark(("executor.execute", route.executor_notes, perf_ns(), decision, None))
             if payload.find(b'"usage"') >= 0:  # nothing to read otherwise (the reader looks for it too)
                 usage_from_body(payload, usage.detail)
-            body_out = await self._response_body(request, ereq, payload, route, trace, stages)
-            result_headers = copy_headers(answer.headers) if answer.headers else {}
-            plan = stages.after
-            if plan.impls:
-                params = _response_intercept(
-                    request.format, ereq.model, request.model, False, headers, result_headers, request.body, body,
-                    body_out, 200, dict(metadata),
-                )
-                try:
-                    intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+            # The response side, here rather than in a coroutine of its own (see _request_side). The normalisers
+            # share one params object.
+            out_format, body_out, params = route.out_format, payload, None
+            stage = "response.normalize_before"
+            try:
+                plan = stages.normalize_before
+                if plan.impls:
+                    params = response_params(request, ereq, out_format, body_out, False)
+                    body_out = params.body = (
+                        plan.runner(plan, params, manager, sink) if plan.inline
+                        else await run_async(plan, params, manager, sink)
+                    ).body
+                    mark((stage, None, perf_ns(), "", None))
+                if out_format != request.format:
+                    stage = "response.translate"
+                    native = route.from_output
+                    if native is not None:
+                        sink.append(("native", "answered"))
+                        body_out = native(body_out, ereq.model, False)
+                    else:
+                        plan = stages.response_translate
+                        back = response_params(request, ereq, out_format, body_out, False)
+                        body_out = (plan.runner(plan, back, manager, sink) if plan.inline else await run_async(
+                            plan, back, manager, sink
+                        )).body
+                    mark((stage, None, perf_ns(), route.back_decision, None))
+                plan = stages.normalize_after
+                if plan.impls:
+                    stage = "response.normalize_after"
+                    if params is None:
+                        params = response_params(request, ereq, out_format, body_out, False)
+                    else:
+                        params.body = body_out
+                    body_out = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
                         plan, params, manager, sink
+                    )).body
+                    mark((stage, None, perf_ns(), "", None))
+                result_headers = copy_headers(answer.headers) if answer.headers else {}
+                plan = stages.after
+                if plan.impls:
+                    stage = "response.intercept_after"
+                    intercept = _response_intercept(
+                        request.format, ereq.model, request.model, False, headers, result_headers, request.body,
+                        body, body_out, 200, dict(metadata),
                     )
-                except PluginKitError as exc:
-                    raise StageError("response.intercept_after", exc, trace) from None
-                mark(("response.intercept_after", None, perf_ns(), "", None))
-                if intercepted.clear_headers or intercepted.headers:
-                    result_headers = merge_headers(result_headers, intercepted.clear_headers, intercepted.headers)
-                body_out = intercepted.body
+                    intercepted = plan.runner(plan, intercept, manager, sink) if plan.inline else await run_async(
+                        plan, intercept, manager, sink
+                    )
+                    mark((stage, None, perf_ns(), "", None))
+                    if intercepted.clear_headers or intercepted.headers:
+                        result_headers = merge_headers(result_headers, intercepted.clear_headers, intercepted.headers)
+                    body_out = intercepted.body
+            except PluginKitError as exc:
+                raise StageError(stage, exc, trace) from None
             self._finish_usage(usage, pick, choice, trace.started_ns, None, trace)
             return _response(200, result_headers, body_out, trace, usage, pick.credential.id, choice.provider)
         except StageError as exc:
@@ -293,64 +333,63 @@ class Pipeline:
     def _stream_chunks(self, response: StreamResponse) -> AsyncGenerator[bytes, None]:
         return stream_chunks(self, response)
 
-    # -- shared stages ------------------------------------------------------------------------------------------
+    # -- the request side (shared with streams) -----------------------------------------------------------------
     # Each stage that ran is recorded with ``trace.mark`` when it ends (see Trace); a plan whose hookimpls are all
     # plain functions is run inline (``plan.runner``), others through ``run_async``.
-    async def _front(self, request: Request, trace: Trace, stages: Stages) -> tuple[t.Headers, bytes, t.Metadata]:
-        """``frontend_auth.authenticate`` and ``request.intercept_before``: the request's headers, body and
-        metadata as the later stages see them (the caller's ``Request`` is left as it was)."""
+    async def _request_side(
+        self, request: Request, front: Front | None, trace: Trace, tried: set[str], stages: Stages
+    ) -> tuple[Front, Pick, Route, t.ExecutorRequest]:
+        """Every stage before the executor, and the executor's request.
+
+        ``frontend_auth.authenticate`` and ``request.intercept_before`` run once per request: they give the headers,
+        body and metadata the later stages see (``front``; the caller's ``Request`` is left as it was), which a
+        retry passes back in. Then, per attempt: ``scheduler.pick``, request translation, ``request.normalize``,
+        ``thinking.apply``. One coroutine for all of it: each coroutine a request awaits costs about as much as a
+        stage.
+        """
         mark, sink = trace.mark, trace.notes
-        headers, body = copy_headers(request.headers) if request.headers else {}, request.body
-        metadata = request.metadata  # never written to: a new dict when the principal is added
         manager = self.manager
         stage = "frontend_auth.authenticate"
         try:
-            plan = stages.auth
-            if plan.impls:
-                auth_params = _auth_request(request.method, request.path, headers, request.query, body)
-                exclusive = stages.exclusive
-                if exclusive is not None:
-                    plan = self._pinned(stages, stage, exclusive)
-                    result = plan.runner(plan, auth_params, manager, None) if plan.inline else await run_async(
-                        plan, auth_params, manager
+            if front is None:
+                headers, body = copy_headers(request.headers) if request.headers else {}, request.body
+                metadata = request.metadata  # never written to: a new dict when the principal is added
+                plan = stages.auth
+                if plan.impls:
+                    auth_params = _auth_request(request.method, request.path, headers, request.query, body)
+                    exclusive = stages.exclusive
+                    if exclusive is not None:
+                        plan = self._pinned(stages, stage, exclusive)
+                        result = plan.runner(plan, auth_params, manager, None) if plan.inline else await run_async(
+                            plan, auth_params, manager
+                        )
+                        sink.append((exclusive, "answered" if result.authenticated else "empty"))
+                    else:
+                        result = plan.runner(plan, auth_params, manager, sink) if plan.inline else await run_async(
+                            plan, auth_params, manager, sink
+                        )
+                    if not result.authenticated:
+                        mark((stage, None, perf_ns(), "rejected", None))
+                        raise PluginKitError("unauthenticated", "no authenticator accepted the request")
+                    metadata = {**metadata, "principal": result.principal}
+                    mark((stage, None, perf_ns(), ("principal {!r}", result.principal), None))
+                stage = "request.intercept_before"
+                plan = stages.before
+                if plan.impls:
+                    params = _intercept_request(
+                        request.format, request.model, request.model, request.stream, headers, body, dict(metadata)
                     )
-                    sink.append((exclusive, "answered" if result.authenticated else "empty"))
-                else:
-                    result = plan.runner(plan, auth_params, manager, sink) if plan.inline else await run_async(
-                        plan, auth_params, manager, sink
+                    intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                        plan, params, manager, sink
                     )
-                if not result.authenticated:
-                    mark((stage, None, perf_ns(), "rejected", None))
-                    raise PluginKitError("unauthenticated", "no authenticator accepted the request")
-                metadata = {**metadata, "principal": result.principal}
-                mark((stage, None, perf_ns(), ("principal {!r}", result.principal), None))
-            stage = "request.intercept_before"
-            plan = stages.before
-            if plan.impls:
-                params = _intercept_request(
-                    request.format, request.model, request.model, request.stream, headers, body, dict(metadata)
-                )
-                intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                    plan, params, manager, sink
-                )
-                if intercepted.clear_headers or intercepted.headers:  # merging nothing would only copy
-                    headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
-                body = intercepted.body
-                mark((stage, None, perf_ns(), "", None))
-        except PluginKitError as exc:
-            raise StageError(stage, exc, trace) from None
-        return headers, body, metadata
-
-    async def _prepare(
-        self, request: Request, headers: t.Headers, body: bytes, metadata: t.Metadata, trace: Trace, tried: set[str],
-        stages: Stages,
-    ) -> tuple[Pick, Route, t.ExecutorRequest]:
-        """``scheduler.pick``, request translation, ``request.normalize``, ``thinking.apply``; the executor's
-        request."""
-        mark, sink = trace.mark, trace.notes
-        manager = self.manager
-        stage = "scheduler.pick"
-        try:
+                    if intercepted.clear_headers or intercepted.headers:  # merging nothing would only copy
+                        headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
+                    body = intercepted.body
+                    mark((stage, None, perf_ns(), "", None))
+                front = headers, body, metadata
+            else:
+                headers, body, metadata = front
+            stage = "scheduler.pick"
             providers = self.providers_for(request.model)
             scheduler = self.scheduler
             pick = scheduler.pick_now(
@@ -366,7 +405,7 @@ class Pipeline:
             route = self._route(stages, request.format, pick.credential.provider)
             source_format = route.source_format
             payload = body
-            params = None
+            translated = None
             if source_format != request.format:
                 stage = "request.translate"
                 native = route.to_source
@@ -375,21 +414,25 @@ class Pipeline:
                     payload = native(body, request.model, request.stream)
                 else:
                     plan = stages.translate
-                    params = _translate_request(request.format, source_format, request.model, request.stream, body)
-                    payload = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                        plan, params, manager, sink
+                    translated = _translate_request(
+                        request.format, source_format, request.model, request.stream, body
+                    )
+                    payload = (plan.runner(plan, translated, manager, sink) if plan.inline else await run_async(
+                        plan, translated, manager, sink
                     )).body
                 mark((stage, None, perf_ns(), route.translate_decision, None))
             plan = stages.normalize
             if plan.impls:
                 stage = "request.normalize"
-                if params is None:
-                    params = _translate_request(request.format, source_format, request.model, request.stream, payload)
+                if translated is None:
+                    translated = _translate_request(
+                        request.format, source_format, request.model, request.stream, payload
+                    )
                 else:  # the translator's params, every field set as a new object would have them
-                    params.from_format, params.to_format, params.model = request.format, source_format, request.model
-                    params.stream, params.body = request.stream, payload
-                payload = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                    plan, params, manager, sink
+                    translated.from_format, translated.to_format = request.format, source_format
+                    translated.model, translated.stream, translated.body = request.model, request.stream, payload
+                payload = (plan.runner(plan, translated, manager, sink) if plan.inline else await run_async(
+                    plan, translated, manager, sink
                 )).body
                 mark((stage, None, perf_ns(), "", None))
             plan = route.thinking_plan
@@ -410,59 +453,12 @@ class Pipeline:
             dict(request.query), request.body, source_format, payload, dict(metadata), credential.storage_json,
             dict(credential.metadata), dict(credential.attributes),
         )
-        return pick, route, ereq
+        return front, pick, route, ereq
 
     async def _may_retry(self, exc: PluginKitError, pick: Pick, request: Request, tried: set[str]) -> bool:
         await self.scheduler.report(pick.credential, request.model, exc)
         tried.add(pick.credential.id)
         return exc.retryable and len(tried) <= self.max_retries
-
-    async def _response_body(
-        self, request: Request, ereq: t.ExecutorRequest, payload: bytes, route: Route, trace: Trace, stages: Stages
-    ) -> bytes:
-        """``response.normalize_before`` → translation back → ``response.normalize_after`` (whole bodies; the two
-        normalisers share one params object)."""
-        mark, sink = trace.mark, trace.notes
-        manager = self.manager
-        out_format = route.out_format
-        stage = "response.normalize_before"
-        body = payload
-        params = None
-        try:
-            plan = stages.normalize_before
-            if plan.impls:
-                params = response_params(request, ereq, out_format, body, False)
-                body = params.body = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                    plan, params, manager, sink
-                )).body
-                mark((stage, None, perf_ns(), "", None))
-            if out_format != request.format:
-                stage = "response.translate"
-                native = route.from_output
-                if native is not None:
-                    sink.append(("native", "answered"))
-                    body = native(body, ereq.model, False)
-                else:
-                    plan = stages.response_translate
-                    back = response_params(request, ereq, out_format, body, False)
-                    body = (plan.runner(plan, back, manager, sink) if plan.inline else await run_async(
-                        plan, back, manager, sink
-                    )).body
-                mark((stage, None, perf_ns(), route.back_decision, None))
-            plan = stages.normalize_after
-            if plan.impls:
-                stage = "response.normalize_after"
-                if params is None:
-                    params = response_params(request, ereq, out_format, body, False)
-                else:
-                    params.body = body
-                body = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                    plan, params, manager, sink
-                )).body
-                mark((stage, None, perf_ns(), "", None))
-        except PluginKitError as exc:
-            raise StageError(stage, exc, trace) from None
-        return body
 
     def _finish_usage(
         self, usage: t.UsageRecord, pick: Pick | None, choice: ExecutorChoice | None, started: int, ttft: int | None,

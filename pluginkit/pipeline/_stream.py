@@ -428,10 +428,10 @@ async def _open(
     request, trace = response.request, response.trace
     stages, counted = pipeline._begin(trace)
     try:
-        headers, body, metadata = await pipeline._front(request, trace, stages)
+        front: _pipeline.Front | None = None
         tried: set[str] = set()
         while True:
-            pick, route, ereq = await pipeline._prepare(request, headers, body, metadata, trace, tried, stages)
+            front, pick, route, ereq = await pipeline._request_side(request, front, trace, tried, stages)
             choice = route.choice
             stage_started = perf_ns()
             try:
@@ -447,6 +447,7 @@ async def _open(
                     raise _pipeline.StageError("executor.execute_stream", exc, trace) from None
                 continue
             break
+        headers, body, metadata = front
         try:
             processor = ChunkProcessor(
                 pipeline, request, ereq, route, headers, body, metadata, trace, response.usage
