@@ -277,7 +277,7 @@ def solo(plan: Plan) -> SyncRule | None:
     result_type: Any = plan.result_type
     is_zero, answered, empty = plan.is_zero, (impl.record.id, "answered"), (impl.record.id, "empty")
     by_body, by_auth, by_type = keeps == "body", keeps == "authenticated", keeps == "typed"
-    if keeps == "each":
+    if keeps == "each":  # a runner of its own: only fan-out wraps its answer, and run_solo's path must not test that
         plugin_id = impl.record.id
 
         def run_solo_each(plan: Plan, params: Any, manager: PluginManager, notes: NoteSink | None) -> Any:

@@ -211,7 +211,7 @@ def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
     if given and missing:
         raise ValueError(f"builder({cls.__name__}): required fields not given: {', '.join(missing)}")
     namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_unset": _UNSET}
-    name_of = f"build_{cls.__name__}" + "".join(f"__{n}" for n in given)
+    name_of = f"build_{cls.__name__}"
     if not _plain_init(cls) or any(
         isinstance(f.default, attrs.Factory) and f.default.takes_self  # type: ignore[arg-type]
         for f in fields.values()
@@ -224,35 +224,32 @@ def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
         params, body = list(given), []
         for name, field in fields.items():
             default = field.default
-            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            if name in given:
+                body.append(f"    o.{name} = {name}")
+                continue
+            if default is attrs.NOTHING:  # required: keyword builders only, before the first default
+                if any("=" in p for p in params):
+                    return cls
+                params.append(name)
+                body.append(f"    o.{name} = {name}")
+                continue
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]  # run per object, as attrs runs it
                 factory = default.factory
                 if factory is dict or factory is list:
                     make = "{}" if factory is dict else "[]"
                 else:
                     namespace[f"_f_{name}"] = builder(factory) if is_payload(factory) else factory
                     make = f"_f_{name}()"
-                if name in given:
-                    body.append(f"    o.{name} = {name}")
-                elif given:
-                    body.append(f"    o.{name} = {make}")
-                else:
-                    params.append(f"{name}=_unset")
-                    body.append(f"    o.{name} = {make} if {name} is _unset else {name}")
-            elif default is attrs.NOTHING:  # required: only before the first default (non-keyword-only classes)
-                if not given and any("=" in p for p in params):
-                    return cls
-                if not given:
-                    params.append(name)
-                body.append(f"    o.{name} = {name}")
+                fallback = "_unset"
             else:
-                namespace[f"_d_{name}"] = default
-                if name in given:
-                    body.append(f"    o.{name} = {name}")
-                elif given:
-                    body.append(f"    o.{name} = _d_{name}")
-                else:
-                    params.append(f"{name}=_d_{name}")
-                    body.append(f"    o.{name} = {name}")
+                make = fallback = f"_d_{name}"
+                namespace[make] = default
+            if given:  # positional: every field not given is its default
+                body.append(f"    o.{name} = {make}")
+            else:
+                params.append(f"{name}={fallback}")
+                value = name if make == fallback else f"{make} if {name} is _unset else {name}"
+                body.append(f"    o.{name} = {value}")
         signature = ", ".join(params)  # not keyword-only: CPython fills positional defaults from a tuple, faster
         source = f"def {name_of}({signature}):\n    o = _new(_cls)\n" + "\n".join([*body, "    return o\n"])
     exec(compile(source, f"<pluginkit builder {cls.__name__}>", "exec"), namespace)

@@ -10,10 +10,10 @@ from typing import Any
 import attrs
 import pytest
 
-from pluginkit import PluginManager, hookimpl
+from pluginkit import PluginError, PluginManager, hookimpl
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.pipeline import Pipeline, Trace
+from pluginkit.pipeline import Pipeline, StageError, Trace
 from pluginkit.scheduling import Credential, Scheduler
 from tests.test_pipeline import EveryStage, Executor, build, request
 
@@ -188,10 +188,36 @@ def test_notes_written_to_the_trace_belong_to_the_next_stage() -> None:
     trace.notes.append(("pick", "answered"))
     trace.mark(("scheduler.pick", (("own", "answered"),), trace.started_ns + 20, "picked", None))
     trace.mark(("request.normalize", None, trace.started_ns + 30, "", None))
+    trace.close("request.normalize", "never")  # nothing noted since the last entry: nothing to close
     trace.notes.append(("late", "error:timeout"))
     steps = trace.steps
     assert [s.plugins for s in steps] == [("auth", "backup (error:plugin_error)"), ("pick", "own"), ()]
     assert len(trace) == 3 and all(s.seconds == pytest.approx(1e-8) for s in steps)
+    trace.close("thinking.apply", ("failed: {}", "timeout"))  # a stage that failed keeps its notes
+    assert (trace.steps[-1].stage, trace.steps[-1].plugins, trace.steps[-1].decision) == (
+        "thinking.apply", ("late (error:timeout)",), "failed: timeout"
+    )
+
+
+def test_a_failed_stage_keeps_its_plugins_in_the_trace() -> None:
+    class Broken:
+        @hookimpl
+        def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+            raise PluginError("bad_request", "no")
+
+        @hookimpl
+        def usage_handle(self, params: t.UsageRecord) -> None:
+            pass
+
+    pipeline = build(("broken", Broken()), ("exec", Executor()))
+    with pytest.raises(StageError) as caught:
+        asyncio.run(pipeline.execute(request()))
+    assert caught.value.stage == "request.translate"
+    steps = {step.stage: step for step in caught.value.trace.steps}
+    failed = steps["request.translate"]
+    assert failed.plugins == ("broken (error:bad_request)",) and failed.decision == "failed: bad_request"
+    assert steps["usage.handle"].plugins == ()  # the failed stage's plugin is not taken for the next stage's
+    assert [s.stage for s in caught.value.trace.steps] == ["scheduler.pick", "request.translate", "usage.handle"]
 
 
 # -- the usage worker -------------------------------------------------------------------------------------------

@@ -77,8 +77,8 @@ class Trace:
 
     A stage's plugins are the notes the dispatcher wrote to :attr:`notes` since the previous entry, followed by
     the entry's own notes (a sequence the caller no longer writes to, or ``None``). Sequential stages hand
-    :attr:`notes` to the dispatcher, so a request needs no notes list per stage; notes left after the last entry
-    (a stage that failed) belong to no stage. A decision is a string, or ``(format, *args)`` formatted with
+    :attr:`notes` to the dispatcher, so a request needs no notes list per stage; a stage that fails before it is
+    recorded is closed with its notes by :meth:`close`. A decision is a string, or ``(format, *args)`` formatted with
     :meth:`str.format` when read, for decisions that would otherwise be formatted on every request. Notes become
     ``"plugin (outcome)"`` strings when read.
     """
@@ -104,6 +104,13 @@ class Trace:
     ) -> None:
         """Record ``stage``, which started at ``started_ns`` and ends now."""
         self._raw.append((stage, notes, _perf_ns(), decision, started_ns))
+
+    def close(self, stage: str, decision: str | tuple[Any, ...]) -> None:
+        """Record ``stage`` as ending now if plugins noted something since the last entry (a stage that failed
+        before it was recorded): its notes are then its own, not the next stage's."""
+        raw = self._raw
+        if raw and len(raw[-1]) == 2:
+            raw.append((stage, None, _perf_ns(), decision, None))
 
     @property
     def steps(self) -> list[TraceStep]:

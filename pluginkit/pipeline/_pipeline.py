@@ -85,6 +85,7 @@ class StageError(PluginKitError):
         )
         self.stage = stage
         self.trace = trace
+        trace.close(stage, ("failed: {}", error.code))  # the plugins it noted belong to it, not to the next stage
 
 
 class Pipeline:
