@@ -268,10 +268,10 @@ class Pipeline:
                 plan = stages.normalize_before
                 if plan.impls:
                     params = response_params(request, ereq, out_format, body_out, False)
-                    body_out = params.body = (
-                        plan.runner(plan, params, manager, sink) if plan.inline
-                        else await run_async(plan, params, manager, sink)
-                    ).body
+                    normalized = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
+                        plan, params, manager, sink
+                    )
+                    body_out = params.body = normalized.body
                     mark((stage, None, perf_ns(), "", None))
                 if out_format != request.format:
                     stage = "response.translate"
