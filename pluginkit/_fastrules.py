@@ -16,6 +16,7 @@ through ``note`` as before.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 from collections.abc import Callable
@@ -326,9 +327,8 @@ def own_code(function: F) -> F:
         function.__code__.replace(), function.__globals__, function.__name__, function.__defaults__,
         function.__closure__,
     )
-    copy.__qualname__, copy.__doc__ = function.__qualname__, function.__doc__
     copy.__kwdefaults__ = function.__kwdefaults__
-    return cast(F, copy)
+    return cast(F, functools.update_wrapper(copy, function))  # names, docs, annotations; __wrapped__
 
 
 def settle_sync(plan: Plan, impl: Impl, manager: PluginManager, value: Any, error: Exception | None) -> Any:
