@@ -412,6 +412,10 @@ def test_a_hanging_stage_times_out() -> None:
     with pytest.raises(StageError) as caught:
         asyncio.run(pipeline.execute(request()))
     assert (caught.value.stage, caught.value.code, caught.value.retryable) == ("request.translate", "timeout", True)
+    failed = caught.value.trace.steps[-1]  # an async plugin's note reaches the trace too, under its own stage
+    assert (failed.stage, failed.plugins, failed.decision) == (
+        "request.translate", ("hang (error:timeout)",), "failed: timeout"
+    )
 
 
 def test_usage_queue_never_blocks_and_counts_drops() -> None:
