@@ -17,7 +17,6 @@ through ``note`` as before.
 from __future__ import annotations
 
 import functools
-import inspect
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -32,20 +31,18 @@ from pluginkit._dispatch import (
     Plan,
     _call_sync,
     _fallback,
-    _timeout_error,
-    check_answer,
     compose_changes,
     copy_headers,
     headers_field,
     merge_headers,
     note,
+    settle_sync,
 )
-from pluginkit.errors import PluginKitError
 
 if TYPE_CHECKING:
     from pluginkit._manager import PluginManager
 
-__all__ = ["SYNC_RULES", "own_code", "settle_sync", "solo"]
+__all__ = ["SYNC_RULES", "own_code", "solo"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -329,24 +326,6 @@ def own_code(function: F) -> F:
     )
     copy.__kwdefaults__ = function.__kwdefaults__
     return cast(F, functools.update_wrapper(copy, function))  # names, docs, annotations; __wrapped__
-
-
-def settle_sync(plan: Plan, impl: Impl, manager: PluginManager, value: Any, error: Exception | None) -> Any:
-    """What :func:`~pluginkit._dispatch._call_sync` makes of a hookimpl's return value, or of the exception it
-    raised: for a hot loop that calls ``impl.function`` itself (one call less per chunk) and comes here only when
-    the answer is not simply a typed result."""
-    try:
-        if error is not None:
-            raise error
-        if impl.is_async or inspect.iscoroutine(value):
-            value = manager._loop_thread.run(value, plan.timeout)
-    except PluginKitError as exc:
-        return Failed(exc)
-    except TimeoutError:
-        return _timeout_error(plan, impl)
-    except Exception as exc:
-        return manager._crash(plan, impl, exc)
-    return check_answer(plan, impl, value, manager)
 
 
 SYNC_RULES: dict[abi.Combine, SyncRule] = {

@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pluginkit import types as t
 from pluginkit._context import current_request_id
-from pluginkit._dispatch import _P, EMPTY, Failed, Plan, _call_sync, merge_headers, run_async
-from pluginkit._fastrules import settle_sync
+from pluginkit._dispatch import _P, EMPTY, Failed, Plan, _call_sync, merge_headers, run_async, settle_sync
 from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import _pipeline
