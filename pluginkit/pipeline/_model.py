@@ -189,6 +189,9 @@ class ExecutorChoice:
         object.__setattr__(self, "usage_type", "native" if native else f"plugin:{self.plugin}")
 
 
+#: A request's usage record, from its model, the wall-clock time it arrived and its client format (whole responses
+#: and streams both start one).
+usage_record = builder(t.UsageRecord, "model", "requested_at", "source")
 _response_request = builder(
     t.ResponseTranslateRequest, "from_format", "to_format", "model", "stream", "original_request",
     "translated_request", "body",

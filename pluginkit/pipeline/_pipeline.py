@@ -42,6 +42,7 @@ from pluginkit.pipeline._model import (
     Trace,
     Translate,
     response_params,
+    usage_record,
 )
 from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
@@ -71,7 +72,6 @@ _response_intercept = builder(
     t.ResponseInterceptRequest, "source_format", "model", "requested_model", "stream", "request_headers",
     "response_headers", "original_request", "request_body", "body", "status_code", "metadata",
 )
-_usage_record = builder(t.UsageRecord, "model", "requested_at", "source")
 _response = builder(Response, "status", "headers", "body", "trace", "usage", "credential", "provider")
 
 
@@ -184,12 +184,10 @@ class Pipeline:
     def _begin(self, trace: Trace) -> tuple[Stages, bool]:
         """The stages for a request, counted in flight once if it calls any plugin (refused while the manager
         shuts down, as a call would be, in the first stage that has plugins)."""
-        manager = self.manager
-        stages = self._snapshot
-        if stages is None or stages.token is not manager._plans:
-            stages = self._stages()
+        stages = self._stages()
         if stages.first is None:
             return stages, False
+        manager = self.manager
         try:
             manager._begin(stages.first)
         except PluginKitError as exc:
@@ -230,7 +228,7 @@ class Pipeline:
         trace = Trace()
         mark, sink = trace.mark, trace.notes
         token = current_request_id.set(request.request_id)
-        usage = _usage_record(request.model, datetime.now(UTC), request.format)
+        usage = usage_record(request.model, datetime.now(UTC), request.format)
         manager = self.manager
         counted = False
         try:

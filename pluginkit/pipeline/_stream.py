@@ -31,7 +31,7 @@ from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import _pipeline
 from pluginkit.pipeline._formats import usage_from_body
-from pluginkit.pipeline._model import ExecutorChoice, Request, Route, Stages, Trace, response_params
+from pluginkit.pipeline._model import ExecutorChoice, Request, Route, Stages, Trace, response_params, usage_record
 
 if TYPE_CHECKING:
     from pluginkit.pipeline._pipeline import Pipeline
@@ -46,7 +46,6 @@ _chunk_request = builder(
     t.StreamChunkInterceptRequest, "source_format", "model", "requested_model", "request_headers",
     "response_headers", "original_request", "request_body", "metadata",
 )
-_usage_record = builder(t.UsageRecord, "model", "requested_at", "source")
 _CHUNK_RESULT = t.StreamChunkInterceptResult
 #: :meth:`ChunkProcessor.process_sync` cannot run this chunk without awaiting (a plan stopped being inline).
 AWAIT: Any = object()
@@ -326,7 +325,7 @@ class StreamResponse:
         self.headers: t.Headers = {}
         self.credential = ""
         self.provider = ""
-        self.usage = _usage_record(request.model, datetime.now(UTC), request.format)
+        self.usage = usage_record(request.model, datetime.now(UTC), request.format)
         self._iterator: AsyncGenerator[bytes, None] | None = None
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:

@@ -254,17 +254,13 @@ class Scheduler:
         return _ready(usable, state.cooling_now(model, moment), model, moment)
 
     def _builtin_now(self, pool: _Pool, candidates: list[Credential], reason: Fallback) -> Pick:
-        """The built-in selector's pick, without awaiting (the decision remembered by :meth:`_decision`)."""
+        """The built-in selector's pick, without awaiting."""
         delegate = reason[2]
         if (delegate or self._strategy) == "fill-first":
             index = 0
         else:
             state: Any = self.state
             index = state.next_cursor_now(pool.cursor_keys[bool(delegate)]) % len(candidates)
-        if candidates is pool.top and (known := pool.picks.get(reason)) is not None:
-            pick = known[index]
-            if pick is not None:
-                return pick
         return self._decision(pool, candidates, index, reason)
 
     def _decision(self, pool: _Pool, candidates: list[Credential], index: int, reason: Fallback) -> Pick:
