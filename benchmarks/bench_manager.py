@@ -30,11 +30,11 @@ from typing import Any
 import importlib_metadata
 import pluggy
 
-import pluginkit._hookspecs
+import pluginkit.abi._hookspecs
 from benchmarks._harness import Table, Timing, measurer
 from pluginkit import Envelope, PluginManager, hookimpl
 from pluginkit import types as t
-from pluginkit._discovery import ENTRY_POINT_GROUP, Scan, scan
+from pluginkit.runtime._discovery import ENTRY_POINT_GROUP, Scan, scan
 
 # --------------------------------------------------------------------------------------------------------------
 # 1. typed call vs raw pluggy
@@ -76,7 +76,7 @@ def call_cases(stack: ExitStack) -> dict[str, Callable[[], object]]:
 
     # The same hookspecs and the same object, in a bare pluggy manager: exactly what pluginkit builds on.
     pm = pluggy.PluginManager("pluginkit")
-    pm.add_hookspecs(pluginkit._hookspecs.HookSpecs)
+    pm.add_hookspecs(pluginkit.abi._hookspecs.HookSpecs)
     pm.register(plugin, "p")
 
     # acall is timed as batches of awaits on one persistent loop, as in an async host whose loop is running.
@@ -263,7 +263,7 @@ def start_table(quick: bool) -> Table:
         "python -c pass": [python, "-c", "pass"],
         START_BASELINE: [python, "-c", "import pluggy"],
         "python -c 'import pluginkit'": [python, "-c", "import pluginkit"],
-        "python -m pluginkit._cli list (scan cache warm)": [python, "-m", "pluginkit._cli", "list"],
+        "pluginkit list (scan cache warm)": [python, "-m", "pluginkit.cli", "list"],
     }
     table = Table(f"process start (whole process, median of {runs} runs)", baseline=START_BASELINE)
     with tempfile.TemporaryDirectory(prefix="pluginkit-bench-start-") as workdir:

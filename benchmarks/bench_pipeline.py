@@ -40,7 +40,7 @@ from typing import Any
 
 import pluggy
 
-import pluginkit._hookspecs
+import pluginkit.abi._hookspecs
 from benchmarks._harness import Table, Timing, measurer
 from pluginkit import PluginManager, PluginState, abi, hookimpl
 from pluginkit import types as t
@@ -124,7 +124,7 @@ def _ns(value: float) -> str:
 def raw_pluggy(*plugins: tuple[str, object]) -> pluggy.PluginManager:
     """The same hookspecs and plugin objects in a bare pluggy manager: exactly what pluginkit builds on."""
     pm = pluggy.PluginManager("pluginkit")
-    pm.add_hookspecs(pluginkit._hookspecs.HookSpecs)
+    pm.add_hookspecs(pluginkit.abi._hookspecs.HookSpecs)
     for name, plugin in plugins:
         pm.register(plugin, name)
     return pm

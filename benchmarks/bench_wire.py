@@ -16,7 +16,6 @@ from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
 from benchmarks._harness import Table, measurer
 from pluginkit import wire
-from pluginkit._payload import is_payload, wire_names
 from pluginkit.types import (
     ConfigField,
     ExecutorRequest,
@@ -25,6 +24,7 @@ from pluginkit.types import (
     SchedulerOptions,
     SchedulerPickRequest,
 )
+from pluginkit.wire._payload import is_payload, wire_names
 
 BASELINE = "pydantic v2"
 TARGET = 1.5  # pluginkit may take at most this multiple of pydantic's time

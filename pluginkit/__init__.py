@@ -5,13 +5,13 @@ The ABI they implement is described once, in :mod:`pluginkit.abi`; its payloads 
 :mod:`pluginkit.types`, spoken on the wire through :mod:`pluginkit.wire`.
 """
 
-from pluginkit._context import PluginContext, current_request_id
-from pluginkit._envelope import Envelope, ErrorInfo
-from pluginkit._hookspecs import hookimpl
-from pluginkit._manager import PluginManager
-from pluginkit._plugin import PluginInfo, PluginState
 from pluginkit.abi import ABI_VERSION, METHODS, SCHEMA_VERSION
+from pluginkit.abi._hookspecs import hookimpl
 from pluginkit.errors import ERROR_CODES, InvalidRequest, PluginError, PluginKitError
+from pluginkit.runtime._context import PluginContext, current_request_id
+from pluginkit.runtime._manager import PluginManager
+from pluginkit.runtime._plugin import PluginInfo, PluginState
+from pluginkit.wire._envelope import Envelope, ErrorInfo
 
 __all__ = [
     "ABI_VERSION",

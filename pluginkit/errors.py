@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from pluginkit._envelope import ErrorInfo
+    from pluginkit.wire._envelope import ErrorInfo
 
 __all__ = [
     "ERROR_CODES",
@@ -92,7 +92,7 @@ class PluginKitError(Exception):
 
     def to_error(self) -> ErrorInfo:
         """This error as the envelope's ``error`` object."""
-        from pluginkit._envelope import ErrorInfo
+        from pluginkit.wire._envelope import ErrorInfo
 
         return ErrorInfo(
             code=self.code,

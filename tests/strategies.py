@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from pluginkit._payload import is_payload, wire_names
+from pluginkit.wire._payload import is_payload, wire_names
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)

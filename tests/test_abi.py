@@ -9,8 +9,9 @@ import pluggy
 import pytest
 
 import pluginkit
-from pluginkit import _hookspecs, abi, types
-from pluginkit._docgen import render_all
+from pluginkit import abi, types
+from pluginkit.abi import _hookspecs
+from pluginkit.cli._docgen import render_all
 
 SEED_METHOD_NAMES = [
     "plugin.register",
@@ -169,4 +170,4 @@ def test_reference_docs_match_the_code() -> None:
     docs = Path(__file__).resolve().parent.parent / "docs"
     for relative, text in render_all().items():
         committed = (docs / relative).read_text(encoding="utf-8")
-        assert committed == text, f"docs/{relative} is stale: run `python -m pluginkit._docgen`"
+        assert committed == text, f"docs/{relative} is stale: run `python -m pluginkit.cli._docgen`"

@@ -13,7 +13,7 @@ EXAMPLES = "openai-anthropic,local-executor,redact,scheduler,usage-sqlite"
 def demo(site: Path, load: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(site), "PLUGINKIT_NO_CACHE": "1", "PLUGINKIT_LOAD_PLUGINS": load}
     return subprocess.run(
-        [sys.executable, "-m", "pluginkit._cli", "demo"], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "pluginkit.cli", "demo"], capture_output=True, text=True, env=env, timeout=120
     )
 
 

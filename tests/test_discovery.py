@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pluginkit._discovery import scan
+from pluginkit.runtime._discovery import scan
 
 from .conftest import ROOT, pip_install
 

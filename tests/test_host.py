@@ -11,8 +11,8 @@ import pytest
 
 from pluginkit import PluginManager, abi
 from pluginkit import types as t
-from pluginkit._host import HostServices
 from pluginkit.redaction import is_sensitive_key, redact_text, strip_sensitive
+from pluginkit.runtime._host import HostServices
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -39,7 +39,7 @@ def test_listing_does_not_import_plugins(plugin_site: Path) -> None:
 def test_scan_matches_importlib_metadata(plugin_site: Path) -> None:
     import importlib_metadata
 
-    from pluginkit._discovery import scan
+    from pluginkit.runtime._discovery import scan
 
     ours = {(p.id, p.value) for p in scan([str(plugin_site)]).plugins}
     theirs = {
@@ -245,7 +245,7 @@ def test_cli_list_doctor_invoke(on_path: Path) -> None:
     env.pop("PLUGINKIT_LOAD_PLUGINS", None)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "pluginkit._cli", *args], capture_output=True, text=True, env=env)
+        return subprocess.run([sys.executable, "-m", "pluginkit.cli", *args], capture_output=True, text=True, env=env)
 
     listed = run("list", "--json")
     assert listed.returncode == 0, listed.stderr

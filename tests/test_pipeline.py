@@ -694,7 +694,7 @@ def test_normalize_gets_fresh_params_after_the_translator_changed_its_own() -> N
 def test_builders_build_what_the_classes_build() -> None:
     import attrs
 
-    from pluginkit._payload import builder, is_payload
+    from pluginkit.wire._payload import builder, is_payload
 
     classes = [getattr(t, name) for name in dir(t) if is_payload(getattr(t, name))]
     assert len(classes) > 40
@@ -715,7 +715,7 @@ def test_positional_builders_build_what_the_classes_build() -> None:
     import attrs
     import pytest
 
-    from pluginkit._payload import builder, is_payload
+    from pluginkit.wire._payload import builder, is_payload
 
     for cls in [getattr(t, name) for name in dir(t) if is_payload(getattr(t, name))]:
         sample = cls()

@@ -1,4 +1,4 @@
-"""The plain-loop sync rules (pluginkit._fastrules) answer exactly as the generator rules they twin."""
+"""The plain-loop sync rules (pluginkit.runtime._fastrules) answer exactly as the generator rules they twin."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from pluginkit import PluginError, PluginKitError, PluginManager, abi, hookimpl
 from pluginkit import types as t
-from pluginkit._dispatch import _drive_async, _generic_sync
-from pluginkit._fastrules import SYNC_RULES, solo
+from pluginkit.runtime._dispatch import _drive_async, _generic_sync
+from pluginkit.runtime._fastrules import SYNC_RULES, solo
 
 METHODS = [
     "request.translate",

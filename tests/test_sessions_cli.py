@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pluginkit._cli import main
+from pluginkit.cli._commands import main
 from pluginkit.sessions import Message, SqliteSessionStore
 
 

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 
 from pluginkit import wire
-from pluginkit._payload import wire_names
 from pluginkit.sessions import (
     ContentType,
     Conversation,
@@ -26,6 +25,7 @@ from pluginkit.sessions._codec import _fast_message, decode_message, message_fro
 from pluginkit.sessions._contract import UNSET
 from pluginkit.sessions._operations import BY_NAME
 from pluginkit.testing._stateful import messages as message_strategy
+from pluginkit.wire._payload import wire_names
 
 SEED_SESSION_KEYS = {
     "id", "working_dir", "name", "user_set_name", "session_type", "created_at", "updated_at", "extension_data",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pluginkit import PluginKitError, PluginManager
-from pluginkit._cli import main
+from pluginkit.cli._commands import main
 from pluginkit.tools import ToolRegistry
 
 
@@ -120,7 +120,7 @@ def test_mcp_round_trip_with_the_official_client(plugin_site: Path, tmp_path: Pa
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
     env = {"PYTHONPATH": str(plugin_site), "PLUGINKIT_LOAD_PLUGINS": "time-tool", "PLUGINKIT_NO_CACHE": "1"}
-    server = StdioServerParameters(command=sys.executable, args=["-m", "pluginkit._cli", "mcp"], env=env)
+    server = StdioServerParameters(command=sys.executable, args=["-m", "pluginkit.cli", "mcp"], env=env)
 
     async def session() -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -164,7 +164,7 @@ def test_pluginkit_mcp_without_the_sdk_is_one_clear_line(plugin_site: Path, tmp_
     blocker.write_text("raise ImportError('mcp is not installed here')\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(plugin_site)]),
            "PLUGINKIT_LOAD_PLUGINS": "", "PLUGINKIT_NO_CACHE": "1"}
-    done = subprocess.run([sys.executable, "-m", "pluginkit._cli", "mcp"], env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "pluginkit.cli", "mcp"], env=env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (

@@ -268,7 +268,7 @@ def test_bad_params_name_the_offending_field(method: str, params: object, messag
 def test_zero_values_of_optional_fields_survive_the_wire() -> None:
     import attrs
 
-    from pluginkit._payload import payload
+    from pluginkit.wire._payload import payload
 
     @payload
     class Optionals:

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pluginkit import abi, types, wire
-from pluginkit._payload import is_payload
 from pluginkit.errors import InvalidRequest
+from pluginkit.wire._payload import is_payload
 
 from .strategies import for_type, json_values, wire_shaped
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from pluginkit import types as t
-from pluginkit._dispatch import NoteSink, Plan
-from pluginkit._payload import builder
-from pluginkit._plugin import PluginState
 from pluginkit.pipeline._formats import normalize_formats
+from pluginkit.runtime._dispatch import NoteSink, Plan
+from pluginkit.runtime._plugin import PluginState
+from pluginkit.wire._payload import builder
 
 if TYPE_CHECKING:
-    from pluginkit._manager import PluginManager
+    from pluginkit.runtime._manager import PluginManager
 
 __all__ = [
     "ExecutorChoice", "NativeExecutor", "Request", "Response", "Route", "Stages", "Trace", "TraceStep", "Translate",

@@ -14,7 +14,7 @@ from a :class:`~pluginkit.pipeline._model.Stages` snapshot rebuilt only when the
 request is counted in flight once, not per stage; a plan whose hookimpls are all plain functions runs inline,
 without a coroutine, and a lone plugin through its solo runner; each client format and provider gets a
 :class:`~pluginkit.pipeline._model.Route` once per snapshot (formats, translators, pinned plans); params objects
-are built by generated constructors (:func:`pluginkit._payload.builder`, called positionally), and only for stages
+are built by generated constructors (:func:`pluginkit.wire._payload.builder`, called positionally), and only for stages
 that have plugins; the scheduler picks without awaiting when its state is in memory; the trace takes one clock
 reading per stage; a whole request awaits two coroutines, ``execute`` and ``_request_side``.
 """
@@ -26,10 +26,6 @@ from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from pluginkit import types as t
-from pluginkit._context import current_request_id
-from pluginkit._dispatch import Plan, copy_headers, merge_headers, run_async
-from pluginkit._manager import PluginManager
-from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline._formats import normalize_formats, usage_from_body
 from pluginkit.pipeline._model import (
@@ -46,7 +42,11 @@ from pluginkit.pipeline._model import (
 )
 from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
+from pluginkit.runtime._context import current_request_id
+from pluginkit.runtime._dispatch import Plan, copy_headers, merge_headers, run_async
+from pluginkit.runtime._manager import PluginManager
 from pluginkit.scheduling import Credential, Pick, Scheduler, SchedulerState
+from pluginkit.wire._payload import builder
 
 __all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 
@@ -56,7 +56,7 @@ _NO_TRIES: frozenset[str] = frozenset()
 Front = tuple[t.Headers, bytes, t.Metadata]
 #: Bound of a snapshot's route cache (client format × provider pairs).
 MAX_ROUTES = 256
-# Params constructors taking the named fields positionally, in this order (see pluginkit._payload.builder).
+# Params constructors taking the named fields positionally, in this order (see pluginkit.wire._payload.builder).
 _auth_request = builder(t.FrontendAuthRequest, "method", "path", "headers", "query", "body")
 _intercept_request = builder(
     t.RequestInterceptRequest, "source_format", "model", "requested_model", "stream", "headers", "body", "metadata"

@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pluginkit import types as t
-from pluginkit._context import current_request_id
-from pluginkit._dispatch import _P, EMPTY, Failed, Plan, _call_sync, merge_headers, run_async, settle_sync
-from pluginkit._payload import builder
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import _pipeline
 from pluginkit.pipeline._formats import usage_from_body
 from pluginkit.pipeline._model import ExecutorChoice, Request, Route, Stages, Trace, response_params, usage_record
+from pluginkit.runtime._context import current_request_id
+from pluginkit.runtime._dispatch import _P, EMPTY, Failed, Plan, _call_sync, merge_headers, run_async, settle_sync
+from pluginkit.wire._payload import builder
 
 if TYPE_CHECKING:
     from pluginkit.pipeline._pipeline import Pipeline

@@ -18,10 +18,10 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from pluginkit import types as t
-from pluginkit._dispatch import run_async
+from pluginkit.runtime._dispatch import run_async
 
 if TYPE_CHECKING:
-    from pluginkit._manager import PluginManager
+    from pluginkit.runtime._manager import PluginManager
 
 __all__ = ["UsageQueue"]
 

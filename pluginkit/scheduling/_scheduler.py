@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from pluginkit import types as t
-from pluginkit._dispatch import copy_headers
-from pluginkit._payload import builder, copier
-from pluginkit._plugin import PluginRecord, PluginState
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._dispatch import copy_headers
+from pluginkit.runtime._plugin import PluginRecord, PluginState
 from pluginkit.scheduling._credentials import Credential, candidates_for, eligible, top_tier
 from pluginkit.scheduling._state import MemoryState, SchedulerState, now
+from pluginkit.wire._payload import builder, copier
 
 if TYPE_CHECKING:
-    from pluginkit._manager import PluginManager
+    from pluginkit.runtime._manager import PluginManager
 
 __all__ = ["Pick", "Scheduler"]
 

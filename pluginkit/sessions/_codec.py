@@ -18,9 +18,9 @@ import attrs
 import orjson
 
 from pluginkit import wire
-from pluginkit._payload import is_payload, wire_names
 from pluginkit.sessions._errors import InvalidSessionData
 from pluginkit.sessions._types import Message, MessageContent, MessageMetadata, ModelConfig, Session
+from pluginkit.wire._payload import is_payload, wire_names
 
 __all__ = [
     "MAX_QUERY_CHARS",

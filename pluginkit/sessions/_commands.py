@@ -2,7 +2,7 @@
 
 The store is the one a host would use (:func:`~pluginkit.sessions.open_session_store`): a plugin declaring
 ``session_store`` when one is active, else the SQLite store; ``--db PATH`` names a SQLite file instead.
-Errors are one line on stderr and a non-zero exit (``pluginkit._cli.main`` prints ``PluginKitError``\\ s).
+Errors are one line on stderr and a non-zero exit (``pluginkit.cli._commands.main`` prints ``PluginKitError``\\ s).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def _with_store(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def _table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
-    from pluginkit._cli import _table as table
+    from pluginkit.cli._commands import _table as table
 
     return table(rows, headers)
 

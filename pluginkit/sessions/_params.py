@@ -13,8 +13,8 @@ from typing import Any
 
 from attrs import Factory
 
-from pluginkit._payload import payload
 from pluginkit.sessions._types import ChatHistoryMatch, Message, ModelConfig, Recipe, Session, TokenStatsUpdate
+from pluginkit.wire._payload import payload
 
 __all__ = [
     "AddMessageParams",

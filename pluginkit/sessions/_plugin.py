@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pluginkit import abi
 from pluginkit import types as t
-from pluginkit._hookspecs import hookimpl
+from pluginkit.abi._hookspecs import hookimpl
 from pluginkit.errors import PluginKitError
 from pluginkit.sessions._contract import UNSET, SessionStore, Unset
 from pluginkit.sessions._errors import BY_CODE, InvalidSessionData, SessionStoreError
@@ -34,7 +34,7 @@ from pluginkit.sessions._types import (
 )
 
 if TYPE_CHECKING:
-    from pluginkit._manager import PluginManager
+    from pluginkit.runtime._manager import PluginManager
 
 __all__ = ["PluginSessionStore", "SessionStorePlugin", "open_session_store"]
 

@@ -64,7 +64,7 @@ def cmd_tools_list(args: argparse.Namespace) -> int:
     if not entries:
         print("no tools (no loaded plugin implements tool.list)")
     else:
-        from pluginkit._cli import _table
+        from pluginkit.cli._commands import _table
 
         rows_t = [(e.name, e.plugin_id, _first_line(e.tool.description)) for e in entries]
         print(_table(rows_t, ("tool", "plugin", "description")))

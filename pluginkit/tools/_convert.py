@@ -22,8 +22,8 @@ from typing import Any
 import cattrs
 
 from pluginkit import wire
-from pluginkit._payload import is_payload
 from pluginkit.errors import PluginKitError
+from pluginkit.wire._payload import is_payload
 
 __all__ = ["arguments_object", "converter", "jsonable", "structure"]
 

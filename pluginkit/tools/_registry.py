@@ -27,11 +27,11 @@ import attrs
 
 from pluginkit import abi
 from pluginkit import types as t
-from pluginkit._discovery import InstalledPlugin
-from pluginkit._dispatch import LoopThread
-from pluginkit._manager import PluginManager
-from pluginkit._plugin import PluginRecord, PluginState
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._discovery import InstalledPlugin
+from pluginkit.runtime._dispatch import LoopThread
+from pluginkit.runtime._manager import PluginManager
+from pluginkit.runtime._plugin import PluginRecord, PluginState
 from pluginkit.tools._convert import arguments_object
 from pluginkit.tools._names import Route, ToolConflict, ToolEntry, ToolPlugin, resolve, tool_problem, toolset_of
 from pluginkit.tools._results import CallToolResult, FileContent, error_result

@@ -24,8 +24,8 @@ import attrs
 from attrs import Factory
 
 from pluginkit import wire
-from pluginkit._payload import payload, wire_field
 from pluginkit.tools._convert import jsonable
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
     "CallToolResult",

@@ -27,14 +27,14 @@ from pluginkit.tools._types import Tool, ToolCallRequest, ToolList
 from pluginkit.tools._validate import SchemaError, ValidationError, compile_schema
 
 if TYPE_CHECKING:
-    from pluginkit._context import PluginContext
+    from pluginkit.runtime._context import PluginContext
 
 __all__ = ["BoundTool", "ToolSet"]
 
 log = logging.getLogger("pluginkit.tools")
 
 # The same marker as ``pluginkit.hookimpl`` (pluggy marks by project name); made here because this module is
-# imported while the ABI table is still being built, before ``pluginkit._hookspecs`` may be imported.
+# imported while the ABI table is still being built, before ``pluginkit.abi._hookspecs`` may be imported.
 _hookimpl = pluggy.HookimplMarker("pluginkit")
 
 Function = Callable[..., Any]
@@ -277,7 +277,7 @@ class ToolSet:
 
 
 def _annotated_context(function: Function, param: str) -> bool:
-    from pluginkit._context import PluginContext
+    from pluginkit.runtime._context import PluginContext
 
     try:
         hints = inspect.get_annotations(function, eval_str=True)

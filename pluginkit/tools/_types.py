@@ -10,8 +10,8 @@ from typing import Any
 
 from attrs import Factory
 
-from pluginkit._payload import payload, wire_field
 from pluginkit.errors import PluginError
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = ["Tool", "ToolCallRequest", "ToolError", "ToolList"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from pluginkit._wire_scalars import format_path
+from pluginkit.wire._scalars import format_path
 
 __all__ = ["FORMATS", "SchemaError", "ValidationError", "json_equal"]
 

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from attrs import Factory
 
-from pluginkit._payload import payload, wire_field
 from pluginkit.types._auth_data import AuthData
 from pluginkit.types._common import Headers, Metadata, Query
 from pluginkit.types._models import HostConfigSummary
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
     "AuthLoginPollRequest",

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from attrs import Factory
 
-from pluginkit._payload import payload
 from pluginkit.types._common import Metadata
+from pluginkit.wire._payload import payload
 
 __all__ = ["AuthData"]
 

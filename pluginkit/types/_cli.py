@@ -6,11 +6,11 @@ from typing import Any
 
 from attrs import Factory
 
-from pluginkit._payload import payload
 from pluginkit.types._auth_data import AuthData
 from pluginkit.types._common import Headers, Query
 from pluginkit.types._lifecycle import PluginMetadata
 from pluginkit.types._models import HostConfigSummary
+from pluginkit.wire._payload import payload
 
 __all__ = [
     "FLAG_TYPES",

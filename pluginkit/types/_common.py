@@ -6,7 +6,7 @@ from typing import Any, TypeAlias
 
 from attrs import Factory
 
-from pluginkit._payload import payload
+from pluginkit.wire._payload import payload
 
 __all__ = ["Empty", "HTTPResponse", "Headers", "Metadata", "Query"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from attrs import Factory
 
-from pluginkit._payload import payload, wire_field
 from pluginkit.types._common import Headers, Metadata, Query
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
     "ExecutorHTTPRequest",

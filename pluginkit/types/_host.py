@@ -6,8 +6,8 @@ from typing import Any
 
 from attrs import Factory
 
-from pluginkit._payload import payload
 from pluginkit.types._common import Headers
+from pluginkit.wire._payload import payload
 
 __all__ = [
     "LOG_LEVELS",

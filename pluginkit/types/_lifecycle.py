@@ -7,7 +7,7 @@ from typing import Any
 from attrs import Factory
 
 from pluginkit import wire
-from pluginkit._payload import payload, wire_field
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = ["Capabilities", "ConfigField", "LifecycleRequest", "PluginMetadata", "Registration"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from attrs import Factory
 
-from pluginkit._payload import payload, wire_field
 from pluginkit.types._auth_data import AuthData
 from pluginkit.types._common import Metadata
 from pluginkit.types._lifecycle import PluginMetadata
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
     "HostConfigSummary",

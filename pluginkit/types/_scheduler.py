@@ -6,9 +6,9 @@ from typing import Any
 
 from attrs import Factory
 
-from pluginkit._payload import payload
 from pluginkit.types._common import Headers, Metadata
 from pluginkit.types._lifecycle import PluginMetadata
+from pluginkit.wire._payload import payload
 
 __all__ = [
     "BUILTIN_SCHEDULERS",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from attrs import Factory
 
-from pluginkit._payload import payload, wire_field
 from pluginkit.types._common import Headers, Metadata
 from pluginkit.types._models import ModelInfo
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
     "BodyResult",

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from attrs import Factory
 
-from pluginkit._payload import payload, wire_field
 from pluginkit.types._common import Headers
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = ["UsageDetail", "UsageFailure", "UsageRecord"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pluginkit import abi
 from pluginkit import types as t
-from pluginkit._cli import _table
+from pluginkit.cli._commands import _table
 
 __all__ = ["run_demo"]
 
@@ -189,7 +189,7 @@ def _print_usage(path: Path, manager: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from pluginkit._cli import cmd_methods
+    from pluginkit.cli._commands import cmd_methods
 
     print("== The ABI (pluginkit methods) ==")
     cmd_methods(argparse.Namespace(json=False))

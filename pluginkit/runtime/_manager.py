@@ -17,16 +17,24 @@ import pluggy
 
 from pluginkit import abi
 from pluginkit import types as t
-from pluginkit._config import ManagerConfig, load_config
-from pluginkit._context import PluginContext
-from pluginkit._discovery import ENTRY_POINT_GROUP, PLUGIN_ID, Conflict, InstalledPlugin, Scan, default_cache_dir, scan
-from pluginkit._dispatch import Failed, Impl, LoopThread, NoteSink, Plan, run_async, run_sync
-from pluginkit._envelope import Envelope
-from pluginkit._hookspecs import PROJECT, HookSpecs
-from pluginkit._host import HostServices
-from pluginkit._plugin import PluginInfo, PluginRecord, PluginState
-from pluginkit._registration import reconfigure_plugin, register_plugin, route_key
+from pluginkit.abi._hookspecs import PROJECT, HookSpecs
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._config import ManagerConfig, load_config
+from pluginkit.runtime._context import PluginContext
+from pluginkit.runtime._discovery import (
+    ENTRY_POINT_GROUP,
+    PLUGIN_ID,
+    Conflict,
+    InstalledPlugin,
+    Scan,
+    default_cache_dir,
+    scan,
+)
+from pluginkit.runtime._dispatch import Failed, Impl, LoopThread, NoteSink, Plan, run_async, run_sync
+from pluginkit.runtime._host import HostServices
+from pluginkit.runtime._plugin import PluginInfo, PluginRecord, PluginState
+from pluginkit.runtime._registration import reconfigure_plugin, register_plugin, route_key
+from pluginkit.wire._envelope import Envelope
 
 __all__ = ["PluginManager"]
 
@@ -42,7 +50,7 @@ class PluginManager:
     ...     manager.invoke("request.normalize", {"Body": "aGk="}).to_json()
     b'{"ok":true,"result":{"Body":"aGk="}}'
 
-    ``config`` is a mapping or a path to a ``pluginkit.toml`` (see :mod:`pluginkit._config`); ``search_path``
+    ``config`` is a mapping or a path to a ``pluginkit.toml`` (see :mod:`pluginkit.runtime._config`); ``search_path``
     replaces ``sys.path`` for discovery; ``entry_points=False`` loads only plugins registered in code.
     Usable from many threads and asyncio tasks at once: the call path reads immutable snapshots.
     """

@@ -1,6 +1,6 @@
 """Plain-loop twins of the hot combination rules, for plans whose hookimpls are all synchronous.
 
-The rules in :mod:`pluginkit._dispatch` are generators so that one definition serves both drivers. On Python
+The rules in :mod:`pluginkit.runtime._dispatch` are generators so that one definition serves both drivers. On Python
 3.11 driving a generator (create, ``send``, ``StopIteration``) costs ~400 ns — more than a raw pluggy call — so the
 rules on the request path (first success, chain, header chain, single owner, any accepts for authenticators, fan
 out for usage records) also exist here as loops.
@@ -9,7 +9,7 @@ answers, so the twins cannot drift.
 
 Each runner takes ``notes``: ``None`` (no trace, the fast case) or a sink (a list, a request's trace) receiving
 ``(plugin_id, outcome)``. Where the rule has already seen that an answer carries something (a body,
-``authenticated``, a non-zero result), its note is ``answered`` without asking :func:`~pluginkit._dispatch.note`
+``authenticated``, a non-zero result), its note is ``answered`` without asking :func:`~pluginkit.runtime._dispatch.note`
 (whose zero test, per stage of a traced request, costs more than the rest of the note); every other outcome goes
 through ``note`` as before.
 """
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pluginkit import abi
-from pluginkit._dispatch import (
+from pluginkit.runtime._dispatch import (
     _P,
     EMPTY,
     Failed,
@@ -40,7 +40,7 @@ from pluginkit._dispatch import (
 )
 
 if TYPE_CHECKING:
-    from pluginkit._manager import PluginManager
+    from pluginkit.runtime._manager import PluginManager
 
 __all__ = ["SYNC_RULES", "own_code", "solo"]
 
@@ -260,7 +260,7 @@ def solo(plan: Plan) -> SyncRule | None:
     to: call it; if it answered a typed result the rule keeps as it is, note it and return it. This runner does
     just that with everything bound in advance — no rule loop, no per-call dispatch — and hands every other
     outcome (an exception, an untyped or zero answer) to the rule's ending for one plugin, after settling it as
-    :func:`~pluginkit._dispatch._call_sync` would. ``tests/test_rules_equivalence.py`` holds it to the rules.
+    :func:`~pluginkit.runtime._dispatch._call_sync` would. ``tests/test_rules_equivalence.py`` holds it to the rules.
     """
     if len(plan.impls) != 1 or not plan.inline:
         return None

@@ -2,7 +2,7 @@
 
 :data:`METHODS` lists every method of the ABI: its dotted name (verbatim from the seed ABI), its hook name, its
 params and result types, the capability flag that declares it, how the answers of several plugins combine, whether
-its hooks may be ``async``, and its stage in the request pipeline. The hookspecs (:mod:`pluginkit._hookspecs`),
+its hooks may be ``async``, and its stage in the request pipeline. The hookspecs (:mod:`pluginkit.abi._hookspecs`),
 the manager's ``invoke``, the CLI's ``pluginkit methods`` and ``docs/reference/methods.md`` are all generated from
 this table; tests fail when any of them drifts.
 

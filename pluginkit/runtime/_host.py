@@ -39,7 +39,7 @@ class PluginLogger(logging.LoggerAdapter[logging.Logger]):
     record and masks values that look like secrets."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        from pluginkit._context import current_request_id
+        from pluginkit.runtime._context import current_request_id
 
         extra = dict(self.extra or {})
         extra["request_id"] = current_request_id.get()

@@ -149,7 +149,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pluginkit._demo import run_demo
+    from pluginkit.cli._demo import run_demo
 
     return run_demo(args)
 
@@ -196,6 +196,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     return code
 
-
-if __name__ == "__main__":
-    sys.exit(main())

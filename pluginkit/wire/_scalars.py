@@ -1,6 +1,6 @@
 """Scalars of the wire: JSON text, base64, RFC 3339 times, the metadata sanitiser and :class:`WireError`.
 
-Split from :mod:`pluginkit.wire` so the hook generator (:mod:`pluginkit._wire_hooks`) and the public functions each
+Split from :mod:`pluginkit.wire` so the hook generator (:mod:`pluginkit.wire._hooks`) and the public functions each
 stay readable; everything here is re-exported by :mod:`pluginkit.wire`.
 """
 

@@ -201,7 +201,7 @@ def builder(cls: type[T], *given: str) -> Callable[..., T]:
 
 
 def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
-    from pluginkit._wire_hooks import _plain_init  # the wire module owns that rule (and imports this one)
+    from pluginkit.wire._hooks import _plain_init  # the wire module owns that rule (and imports this one)
 
     fields = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
     unknown = [name for name in given if name not in fields]

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from pluginkit import types as t
-from pluginkit._context import PluginContext
+from pluginkit.runtime._context import PluginContext
 
 __all__ = ["PluginInfo", "PluginRecord", "PluginState"]
 

@@ -15,11 +15,11 @@ import importlib_metadata
 
 from pluginkit import abi
 from pluginkit import types as t
-from pluginkit._plugin import PluginRecord
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._plugin import PluginRecord
 
 if TYPE_CHECKING:
-    from pluginkit._manager import PluginManager
+    from pluginkit.runtime._manager import PluginManager
 
 __all__ = ["check_settings", "reconfigure_plugin", "register_plugin", "route_key"]
 

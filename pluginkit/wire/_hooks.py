@@ -17,8 +17,8 @@ from typing import Any, Union, get_args, get_origin
 import attrs
 import cattrs
 
-from pluginkit._payload import is_payload, unwrap_key, wire_names
-from pluginkit._wire_scalars import (
+from pluginkit.wire._payload import is_payload, unwrap_key, wire_names
+from pluginkit.wire._scalars import (
     _INT64_MAX,
     _INT64_MIN,
     _MAPPING_ORIGINS,

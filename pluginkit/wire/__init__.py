@@ -6,7 +6,7 @@ per class, as straight-line Python.  In-process calls never come here: plugins r
 
 Wire rules (the seed's, see ``docs/wire.md``):
 
-* keys are the payload class's wire names (PascalCase or snake_case, see :mod:`pluginkit._payload`); on input,
+* keys are the payload class's wire names (PascalCase or snake_case, see :mod:`pluginkit.wire._payload`); on input,
   keys are matched exactly first and then case-insensitively, as Go's ``encoding/json`` does, and unknown keys
   are ignored;
 * ``bytes`` are standard base64 strings; headers are ``{"Key": ["v1", "v2"]}``; times are RFC 3339 (Go's zero
@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 import cattrs
 
-from pluginkit._payload import is_payload
-from pluginkit._wire_hooks import make_converter
-from pluginkit._wire_scalars import WireError, dumps, format_time, loads, parse_time, sanitize_json
+from pluginkit.wire._hooks import make_converter
+from pluginkit.wire._payload import is_payload
+from pluginkit.wire._scalars import WireError, dumps, format_time, loads, parse_time, sanitize_json
 
 __all__ = [
     "WireError",

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 from pluginkit import abi
-from pluginkit._payload import copier, zero_test
-from pluginkit._plugin import PluginRecord
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._plugin import PluginRecord
+from pluginkit.wire._payload import copier, zero_test
 
 if TYPE_CHECKING:
-    from pluginkit._manager import PluginManager
+    from pluginkit.runtime._manager import PluginManager
 
 __all__ = ["Impl", "NoteSink", "Plan", "run_async", "run_sync", "settle_sync"]
 
@@ -123,7 +123,7 @@ class Plan:
         """The synchronous runner: for one plain sync plugin its solo runner, else a plain-loop twin of the rule
         when every hookimpl is sync (the fast path), else the generator rule driven with async hookimpls on the
         manager's loop thread."""
-        from pluginkit._fastrules import SYNC_RULES, solo
+        from pluginkit.runtime._fastrules import SYNC_RULES, solo
 
         fast = SYNC_RULES.get(combine)
         if fast is not None and self.all_sync and not self.wrappers:

@@ -8,8 +8,8 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from pluginkit import wire
-from pluginkit._payload import payload
 from pluginkit.errors import PluginKitError
+from pluginkit.wire._payload import payload
 
 __all__ = ["Envelope", "ErrorInfo"]
 

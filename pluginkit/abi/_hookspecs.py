@@ -14,7 +14,7 @@ from typing import Any
 import pluggy
 
 from pluginkit import abi
-from pluginkit._context import PluginContext
+from pluginkit.runtime._context import PluginContext
 
 __all__ = ["PROJECT", "HookSpecs", "hookimpl", "hookspec"]
 

@@ -10,7 +10,7 @@ from pluginkit import abi
 from pluginkit import types as t
 
 if TYPE_CHECKING:
-    from pluginkit._host import HostServices, PluginLogger
+    from pluginkit.runtime._host import HostServices, PluginLogger
 
 __all__ = ["PluginContext", "current_request_id"]
 
@@ -31,7 +31,7 @@ class PluginContext:
     def __init__(self, plugin_id: str, config: Mapping[str, Any], host: HostServices) -> None:
         import logging
 
-        from pluginkit._host import PluginLogger
+        from pluginkit.runtime._host import PluginLogger
 
         self.plugin_id = plugin_id
         #: The plugin's own settings (its table of the configuration, without the host keys).
