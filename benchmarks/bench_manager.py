@@ -76,7 +76,7 @@ def call_cases(stack: ExitStack) -> dict[str, Callable[[], object]]:
 
     # The same hookspecs and the same object, in a bare pluggy manager: exactly what pluginkit builds on.
     pm = pluggy.PluginManager("pluginkit")
-    pm.add_hookspecs(pluginkit.abi._hookspecs.HookSpecs)
+    pm.add_hookspecs(pluginkit.abi._hookspecs.hookspecs())
     pm.register(plugin, "p")
 
     # acall is timed as batches of awaits on one persistent loop, as in an async host whose loop is running.

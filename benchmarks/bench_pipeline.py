@@ -124,7 +124,7 @@ def _ns(value: float) -> str:
 def raw_pluggy(*plugins: tuple[str, object]) -> pluggy.PluginManager:
     """The same hookspecs and plugin objects in a bare pluggy manager: exactly what pluginkit builds on."""
     pm = pluggy.PluginManager("pluginkit")
-    pm.add_hookspecs(pluginkit.abi._hookspecs.HookSpecs)
+    pm.add_hookspecs(pluginkit.abi._hookspecs.hookspecs())
     for name, plugin in plugins:
         pm.register(plugin, name)
     return pm

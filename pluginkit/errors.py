@@ -8,12 +8,8 @@ the exception that carries one; plugins raise :class:`PluginError` to answer wit
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import attrs
-
-if TYPE_CHECKING:
-    from pluginkit.wire._envelope import ErrorInfo
 
 __all__ = [
     "ERROR_CODES",
@@ -89,25 +85,6 @@ class PluginKitError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
-
-    def to_error(self) -> ErrorInfo:
-        """This error as the envelope's ``error`` object."""
-        from pluginkit.wire._envelope import ErrorInfo
-
-        return ErrorInfo(
-            code=self.code,
-            message=self.message,
-            retryable=self.retryable,
-            http_status=self.http_status,
-            retry_after=self.retry_after,
-        )
-
-    @classmethod
-    def from_error(cls, error: ErrorInfo) -> PluginKitError:
-        return cls(
-            error.code, error.message, error.retryable, http_status=error.http_status or None,
-            retry_after=error.retry_after,
-        )
 
 
 class PluginError(PluginKitError):

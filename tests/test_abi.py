@@ -74,7 +74,7 @@ def test_hook_names_replace_dots_with_underscores() -> None:
 
 
 def test_one_hookspec_per_plugin_method_and_nothing_else() -> None:
-    specs = {name for name in dir(_hookspecs.HookSpecs) if not name.startswith("_")}
+    specs = {name for name in dir(_hookspecs.hookspecs()) if not name.startswith("_")}
     assert specs == {m.hook_name for m in abi.METHODS.hooks()}
     host = {m.name for m in abi.METHODS.values() if not m.is_hook}
     assert host == {name for name in SEED_METHOD_NAMES if name.startswith("host.")}
@@ -82,7 +82,7 @@ def test_one_hookspec_per_plugin_method_and_nothing_else() -> None:
 
 def test_hookspecs_carry_the_table_docs_types_and_result_mode() -> None:
     pm = pluggy.PluginManager(_hookspecs.PROJECT)
-    pm.add_hookspecs(_hookspecs.HookSpecs)
+    pm.add_hookspecs(_hookspecs.hookspecs())
     for method in abi.METHODS.hooks():
         caller = getattr(pm.hook, method.hook_name)
         assert caller.spec is not None

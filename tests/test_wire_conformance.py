@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pluginkit import Envelope, abi, types, wire
+from pluginkit import Envelope, ErrorInfo, abi, types, wire
 
 REGISTRATION_ALL_CAPABILITIES = """
 {
@@ -262,7 +262,7 @@ def test_bad_params_name_the_offending_field(method: str, params: object, messag
         abi.get(method).parse_params(params)
     assert caught.value.code == "invalid_request"
     assert caught.value.message.startswith(message)
-    assert caught.value.to_error().retryable is False
+    assert ErrorInfo.from_exception(caught.value).retryable is False
 
 
 def test_zero_values_of_optional_fields_survive_the_wire() -> None:

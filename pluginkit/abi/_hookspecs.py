@@ -8,15 +8,15 @@ table from drifting apart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import pluggy
 
-from pluginkit import abi
-from pluginkit.runtime._context import PluginContext
+from pluginkit.abi import METHODS, Combine, Method
 
-__all__ = ["PROJECT", "HookSpecs", "hookimpl", "hookspec"]
+__all__ = ["PROJECT", "hookimpl", "hookspec", "hookspecs"]
 
 #: The pluggy project name, which is also the entry-point group plugins register under.
 PROJECT = "pluginkit"
@@ -36,7 +36,7 @@ def public_path(cls: type) -> str:
     return ".".join([*parts, cls.__qualname__])
 
 
-def spec_docstring(method: abi.Method) -> str:
+def spec_docstring(method: Method) -> str:
     """The docstring of a generated hookspec: the table's text plus the facts a plugin author needs."""
     facts = [
         f"ABI method ``{method.name}``.",
@@ -50,25 +50,24 @@ def spec_docstring(method: abi.Method) -> str:
     return f"{method.doc}\n\n" + " ".join(facts)
 
 
-def _make_spec(method: abi.Method) -> Callable[..., Any]:
-    def spec(params: Any, ctx: PluginContext) -> Any:
+def _make_spec(method: Method) -> Callable[..., Any]:
+    def spec(params: Any, ctx: Any) -> Any:
         """Generated from the ABI table."""
 
     spec.__name__ = method.hook_name
     spec.__qualname__ = method.hook_name  # a plain function: pluggy must not strip a "self"
     spec.__doc__ = spec_docstring(method)
-    spec.__annotations__ = {"params": method.params, "ctx": PluginContext, "return": method.result}
-    first_result = method.combine in (abi.Combine.FIRST_SUCCESS, abi.Combine.SINGLE_OWNER)
+    spec.__annotations__ = {"params": method.params, "ctx": "pluginkit.PluginContext", "return": method.result}
+    first_result = method.combine in (Combine.FIRST_SUCCESS, Combine.SINGLE_OWNER)
     marked: Callable[..., Any] = hookspec(firstresult=first_result)(spec)
     return marked
 
 
-def build_hookspecs() -> type:
-    """A class holding one hookspec per plugin-implemented ABI method, for ``PluginManager.add_hookspecs``."""
+@functools.cache
+def hookspecs() -> type:
+    """A class holding one hookspec per plugin-implemented ABI method, for ``PluginManager.add_hookspecs``; built
+    once, the first time a manager needs it (it reads the whole table)."""
     namespace: dict[str, Any] = {"__doc__": __doc__, "__module__": __name__}
-    for method in abi.METHODS.hooks():
+    for method in METHODS.hooks():
         namespace[method.hook_name] = _make_spec(method)
     return type("HookSpecs", (), namespace)
-
-
-HookSpecs = build_hookspecs()

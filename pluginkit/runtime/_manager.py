@@ -17,7 +17,7 @@ import pluggy
 
 from pluginkit import abi
 from pluginkit import types as t
-from pluginkit.abi._hookspecs import PROJECT, HookSpecs
+from pluginkit.abi._hookspecs import PROJECT, hookspecs
 from pluginkit.errors import PluginKitError
 from pluginkit.runtime._config import ManagerConfig, load_config
 from pluginkit.runtime._context import PluginContext
@@ -71,7 +71,7 @@ class PluginManager:
         self._use_entry_points = entry_points
         self._cache_dir = default_cache_dir() if cache else None
         self._pluggy = pluggy.PluginManager(PROJECT)
-        self._pluggy.add_hookspecs(HookSpecs)
+        self._pluggy.add_hookspecs(hookspecs())
         self._records: dict[str, PluginRecord] = {}
         self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()

@@ -1,12 +1,12 @@
-"""The ``session.*`` family of the ABI table: one single-owner method per contract method.
-
-Called by :mod:`pluginkit.abi` while it builds the table, so it imports the table inside the function; the
-operations it reads import only payload helpers, :mod:`pluginkit.types` and the wire converter.
-"""
+"""The ``session.*`` family of the ABI table (listed in :mod:`pluginkit.abi._families`): one single-owner method
+per method of the :class:`~pluginkit.sessions.SessionStore` contract."""
 
 from __future__ import annotations
 
-__all__ = ["define_methods"]
+from pluginkit.abi import Combine, Fallback, Method
+from pluginkit.sessions._operations import OPERATIONS
+
+__all__ = ["METHODS"]
 
 _PLUGIN_NOTE = (
     'As a hook: ``params`` carries the arguments (a ``None`` field of a partial update means "leave it"; its name\n'
@@ -15,15 +15,12 @@ _PLUGIN_NOTE = (
     "``pluginkit.sessions.SessionStorePlugin`` turns any ``SessionStore`` into these hooks."
 )
 
-
-def define_methods() -> None:
-    """Add ``session.create_session`` … ``session.search_chat_history`` (capability ``session_store``)."""
-    from pluginkit import abi
-    from pluginkit.sessions._operations import OPERATIONS
-
-    for op in OPERATIONS:
-        abi.define(
-            op.abi_name, op.params, op.result, abi.Combine.SINGLE_OWNER,
-            capability="session_store", owner="priority", fallback=abi.Fallback.ERROR, timeout=op.timeout,
-            summary=op.summary, doc="\n\n".join(part for part in (op.details, _PLUGIN_NOTE) if part),
-        )
+#: ``session.create_session`` … ``session.search_chat_history``, declared with the ``session_store`` capability.
+METHODS: tuple[Method, ...] = tuple(
+    Method(
+        op.abi_name, op.params, op.result, Combine.SINGLE_OWNER,
+        capability="session_store", owner="priority", fallback=Fallback.ERROR, timeout=op.timeout,
+        summary=op.summary, doc="\n\n".join(part for part in (op.details, _PLUGIN_NOTE) if part),
+    )
+    for op in OPERATIONS
+)

@@ -1,23 +1,18 @@
-"""The ``tool.*`` family of the ABI table.
-
-Called by :mod:`pluginkit.abi` while it builds the table (before the hookspecs are generated), so this module
-imports nothing that needs the finished table.
-"""
+"""The ``tool.*`` family of the ABI table (listed in :mod:`pluginkit.abi._families`)."""
 
 from __future__ import annotations
 
-__all__ = ["define_methods"]
+from pluginkit import types as t
+from pluginkit.abi import Combine, Fallback, Method
+from pluginkit.tools._results import CallToolResult
+from pluginkit.tools._types import ToolCallRequest, ToolList
 
+__all__ = ["METHODS"]
 
-def define_methods() -> None:
-    """Add ``tool.list`` and ``tool.call`` (capability ``tool_provider``) to the ABI table."""
-    from pluginkit import abi
-    from pluginkit import types as t
-    from pluginkit.tools._results import CallToolResult
-    from pluginkit.tools._types import ToolCallRequest, ToolList
-
-    abi.define(
-        "tool.list", t.Empty, ToolList, abi.Combine.FAN_OUT,
+#: ``tool.list`` and ``tool.call``, declared with the ``tool_provider`` capability.
+METHODS: tuple[Method, ...] = (
+    Method(
+        "tool.list", t.Empty, ToolList, Combine.FAN_OUT,
         capability="tool_provider", timeout=10.0,
         summary="List the tools the plugin offers.",
         doc="""
@@ -25,10 +20,10 @@ def define_methods() -> None:
         ``input_schema`` (a JSON Schema whose root is an object). Hosts list tools once when plugins load and
         again when asked to refresh. A ``pluginkit.tools.ToolSet`` answers this from its decorated functions.
         """,
-    )
-    abi.define(
-        "tool.call", ToolCallRequest, CallToolResult, abi.Combine.SINGLE_OWNER,
-        capability="tool_provider", owner="priority", fallback=abi.Fallback.ERROR, timeout=60.0,
+    ),
+    Method(
+        "tool.call", ToolCallRequest, CallToolResult, Combine.SINGLE_OWNER,
+        capability="tool_provider", owner="priority", fallback=Fallback.ERROR, timeout=60.0,
         summary="Run one of the plugin's tools.",
         doc="""
         Run the tool ``params.name`` with ``params.arguments`` and return its result. A failure of the tool
@@ -37,4 +32,5 @@ def define_methods() -> None:
         call to the plugin that owns the tool (``ToolRegistry``) and validate the arguments against the tool's
         schema first. An ``async`` hook (or a returned coroutine) is cancelled past the time limit.
         """,
-    )
+    ),
+)

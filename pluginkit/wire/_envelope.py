@@ -7,9 +7,10 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from pluginkit import wire
 from pluginkit.errors import PluginKitError
+from pluginkit.wire._codec import from_wire, to_wire
 from pluginkit.wire._payload import payload
+from pluginkit.wire._scalars import WireError, dumps, loads
 
 __all__ = ["Envelope", "ErrorInfo"]
 
@@ -26,6 +27,21 @@ class ErrorInfo:
     http_status: int = 0
     #: Seconds after which a retry may succeed (``model_cooldown``, upstream 429s); 0 = not said.
     retry_after: float = 0.0
+
+    @classmethod
+    def from_exception(cls, exc: PluginKitError) -> ErrorInfo:
+        """The envelope's ``error`` object for ``exc``."""
+        return cls(
+            code=exc.code, message=exc.message, retryable=exc.retryable, http_status=exc.http_status,
+            retry_after=exc.retry_after,
+        )
+
+    def to_exception(self) -> PluginKitError:
+        """This error raised again as a :class:`~pluginkit.errors.PluginKitError` (an envelope read back)."""
+        return PluginKitError(
+            self.code, self.message, self.retryable, http_status=self.http_status or None,
+            retry_after=self.retry_after,
+        )
 
 
 @attrs.define(slots=True)
@@ -56,56 +72,57 @@ class Envelope(Generic[R]):
         http_status: int | None = None,
     ) -> Envelope[Any]:
         """An error envelope; ``retryable`` and ``http_status`` default to the catalogue's for ``code``."""
-        return cls(ok=False, error=PluginKitError(code, message, retryable, http_status=http_status).to_error())
+        error = PluginKitError(code, message, retryable, http_status=http_status)
+        return cls(ok=False, error=ErrorInfo.from_exception(error))
 
     @classmethod
     def from_exception(cls, exc: PluginKitError) -> Envelope[Any]:
-        return cls(ok=False, error=exc.to_error())
+        return cls(ok=False, error=ErrorInfo.from_exception(exc))
 
     def unwrap(self) -> R:
         """The result, or the error raised as :class:`~pluginkit.errors.PluginKitError`."""
         if self.ok:
             return self.result  # type: ignore[return-value]
         assert self.error is not None
-        raise PluginKitError.from_error(self.error)
+        raise self.error.to_exception()
 
     def to_wire(self) -> dict[str, Any]:
         if self.ok:
             out: dict[str, Any] = {"ok": True}
             if self.result is not None:
-                out["result"] = wire.to_wire(self.result)
+                out["result"] = to_wire(self.result)
             return out
-        return {"ok": False, "error": wire.to_wire(self.error or ErrorInfo(code="internal_error"))}
+        return {"ok": False, "error": to_wire(self.error or ErrorInfo(code="internal_error"))}
 
     def to_json(self) -> bytes:
-        return wire.dumps(self.to_wire())
+        return dumps(self.to_wire())
 
     @classmethod
     def from_wire(cls, data: Any, result_type: Any = None) -> Envelope[Any]:
         """Read an envelope (JSON text or a JSON-like dict); ``result_type`` types the result.
 
-        Raises :class:`~pluginkit.wire.WireError` when ``data`` is not an envelope.
+        Raises :class:`~pluginkit.WireError` when ``data`` is not an envelope.
         """
         if isinstance(data, bytes | bytearray | memoryview | str):
-            data = wire.loads(data)
+            data = loads(data)
         if not isinstance(data, dict):
-            raise wire.WireError("expected an envelope object")
+            raise WireError("expected an envelope object")
         ok = data.get("ok")
         if ok is not True and ok is not False:
-            raise wire.WireError("expected boolean", ["ok"])
+            raise WireError("expected boolean", ["ok"])
         if ok:
             raw = data.get("result")
             if result_type is None:
                 return cls(ok=True, result=raw)
             try:
-                result = wire.from_wire({} if raw is None else raw, result_type)
-            except wire.WireError as exc:
+                result = from_wire({} if raw is None else raw, result_type)
+            except WireError as exc:
                 exc.path.insert(0, "result")
                 raise
             return cls(ok=True, result=result)
         try:
-            error = wire.from_wire(data.get("error") or {}, ErrorInfo)
-        except wire.WireError as exc:
+            error = from_wire(data.get("error") or {}, ErrorInfo)
+        except WireError as exc:
             exc.path.insert(0, "error")
             raise
         return cls(ok=False, error=error)
