@@ -74,7 +74,7 @@ def test_header_chain_merges_like_the_seed() -> None:
     assert result.headers == {"X-Plugin": ["low"], "X-High": ["1"], "X-Low": ["1"]}
     assert result.clear_headers == ["x-remove"]
     assert result.body == b"start|high|low"
-    from pluginkit.runtime._dispatch import merge_headers
+    from pluginkit.runtime import merge_headers
 
     final = merge_headers(request.headers, result.clear_headers, result.headers)
     assert final == {"X-Keep": ["k"], "X-Plugin": ["low"], "X-High": ["1"], "X-Low": ["1"]}

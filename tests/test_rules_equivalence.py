@@ -1,17 +1,21 @@
-"""The plain-loop sync rules (pluginkit.runtime._fastrules) answer exactly as the generator rules they twin."""
+"""Each combination rule is written once: its sync and async forms are the same loop (read from their sources), and
+a plan's solo runner answers exactly as the rule does, on generated plugin behaviours."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pluginkit import PluginError, PluginKitError, PluginManager, abi, hookimpl
 from pluginkit import types as t
-from pluginkit.runtime._dispatch import _drive_async, _generic_sync
-from pluginkit.runtime._fastrules import SYNC_RULES, solo
+from pluginkit.runtime import _rules
+from pluginkit.runtime._runners import solo
 
 METHODS = [
     "request.translate",
@@ -106,16 +110,39 @@ def outcome(run: Any) -> tuple[str, Any]:
         return "error", (exc.code, exc.message)
 
 
+def _normalized(function: Any) -> str:
+    """A rule's source with what may differ between its two forms taken out: ``async``/``await``, the name's
+    ``a`` prefix, the sync form's ``call`` parameter and the two ways of calling one plugin."""
+    source = inspect.getsource(function)
+    source = re.sub(r"\basync def a(\w+)", r"def \1", source)
+    source = source.replace("await ", "").replace(", call: Call = call_sync", "").replace("call_async(", "call(")
+    return source
+
+
+@pytest.mark.parametrize("combine", list(abi.Combine), ids=lambda c: c.value)
+def test_sync_and_async_forms_of_each_rule_are_the_same_loop(combine: abi.Combine) -> None:
+    sync, asynchronous = _rules.SYNC_RULES[combine], _rules.ASYNC_RULES[combine]
+    assert inspect.iscoroutinefunction(asynchronous) and not inspect.iscoroutinefunction(sync)
+    assert asynchronous.__name__ == "a" + sync.__name__
+    assert _normalized(sync) == _normalized(asynchronous)
+
+
+def test_the_parity_check_sees_a_difference() -> None:
+    """The check above is not vacuous: two different rules normalise to different sources."""
+    assert _normalized(_rules.chain) != _normalized(_rules.afirst_success)
+
+
 @settings(max_examples=200, deadline=None)
 @given(method=st.sampled_from(METHODS), scripts=st.lists(behaviour, max_size=4))
-def test_fast_and_generator_rules_agree(method: str, scripts: list[tuple[Any, ...]]) -> None:
+def test_runners_and_both_rule_forms_agree(method: str, scripts: list[tuple[Any, ...]]) -> None:
     manager = PluginManager(NO_FUSE, entry_points=False, environ={})
     for index, script in enumerate(scripts):
         manager.register(Scripted(script), f"p{index}", priority=-index)
-    plan = manager._plan(method)
+    runtime = manager.runtime
+    plan = runtime.plan(method)
     expected = solo(plan) if len(scripts) == 1 else None
     if expected is None:
-        assert plan.runner is SYNC_RULES[plan.method.combine]
+        assert plan.runner is _rules.SYNC_RULES[plan.method.combine]
     else:  # one plugin: the plan's solo runner is what is held to the rules here
         assert plan.runner.__qualname__ == expected.__qualname__
         each = plan.method.combine is abi.Combine.FAN_OUT  # fan-out answers are keyed by plugin
@@ -134,29 +161,32 @@ def test_fast_and_generator_rules_agree(method: str, scripts: list[tuple[Any, ..
         params = plan.method.params(body=b"in")
     fast_notes: list[tuple[str, str]] = []
     slow_notes: list[tuple[str, str]] = []
-    fast = outcome(lambda: plan.runner(plan, params, manager, fast_notes))
-    slow = outcome(lambda: _generic_sync(plan, params, manager, slow_notes))
-    asynchronous = outcome(lambda: asyncio.run(_drive_async(plan, params, manager)))
+    async_notes: list[tuple[str, str]] = []
+    fast = outcome(lambda: plan.runner(plan, params, runtime, fast_notes))
+    slow = outcome(lambda: plan.rule(plan, params, runtime, slow_notes))
+    asynchronous = outcome(lambda: asyncio.run(plan.arule(plan, params, runtime, async_notes)))
     assert fast == slow == asynchronous
-    assert fast_notes == slow_notes
+    assert fast_notes == slow_notes == async_notes
     manager.shutdown()
 
 
 @settings(max_examples=100, deadline=None)
 @given(method=st.sampled_from(METHODS), scripts=st.lists(behaviour, min_size=1, max_size=3), pick=st.integers(0, 2))
 def test_pinned_plans_agree_too(method: str, scripts: list[tuple[Any, ...]], pick: int) -> None:
-    """``call_plugin``'s plans (one plugin answers, whatever the rule) take the single-owner twin's shortcut."""
+    """``call_plugin``'s plans (one plugin answers, whatever the rule) run the single-owner rule's solo runner."""
     manager = PluginManager(NO_FUSE, entry_points=False, environ={})
     for index, script in enumerate(scripts):
         manager.register(Scripted(script), f"p{index}", priority=-index)
     plugin_id = f"p{min(pick, len(scripts) - 1)}"
-    plan = manager._plan(method, plugin_id)
+    runtime = manager.runtime
+    plan = runtime.plan(method, plugin_id)
     assert plan.pinned and plan.runner.__qualname__ == "solo.<locals>.run_solo"  # one plugin answers
     params = plan.method.params()
     fast_notes: list[tuple[str, str]] = []
     slow_notes: list[tuple[str, str]] = []
-    fast = outcome(lambda: plan.runner(plan, params, manager, fast_notes))
-    slow = outcome(lambda: _generic_sync(plan, params, manager, slow_notes))
+    fast = outcome(lambda: plan.runner(plan, params, runtime, fast_notes))
+    slow = outcome(lambda: plan.rule(plan, params, runtime, slow_notes))
+    assert plan.rule is _rules.single_owner
     assert fast == slow
     assert fast_notes == slow_notes
     manager.shutdown()
@@ -167,10 +197,11 @@ def test_each_solo_runner_has_code_of_its_own() -> None:
     shared one would see every plan's hookimpl and result class and stay generic)."""
     manager = PluginManager(NO_FUSE, entry_points=False, environ={})
     manager.register(Scripted(("answer", b"x", {}, [], False)), "p0")
-    first, second = manager._plan("request.translate"), manager._plan("request.normalize")
+    runtime = manager.runtime
+    first, second = runtime.plan("request.translate"), runtime.plan("request.normalize")
     assert first.runner.__qualname__ == second.runner.__qualname__ == "solo.<locals>.run_solo"
     assert first.runner.__code__ is not second.runner.__code__
     assert first.runner.__code__.co_code == second.runner.__code__.co_code
     params = t.RequestTranslateRequest(body=b"in")
-    assert first.runner(first, params, manager, None) == second.runner(second, params, manager, None)
+    assert first.runner(first, params, runtime, None) == second.runner(second, params, runtime, None)
     manager.shutdown()

@@ -12,12 +12,11 @@ import attrs
 
 from pluginkit import types as t
 from pluginkit.pipeline._formats import normalize_formats
-from pluginkit.runtime._dispatch import NoteSink, Plan
-from pluginkit.runtime._plugin import PluginState
+from pluginkit.runtime import NoteSink, Plan, PluginState
 from pluginkit.wire._payload import builder
 
 if TYPE_CHECKING:
-    from pluginkit.runtime._manager import PluginManager
+    from pluginkit.runtime import Runtime
 
 __all__ = [
     "ExecutorChoice", "NativeExecutor", "Request", "Response", "Route", "Stages", "Trace", "TraceStep", "Translate",
@@ -231,8 +230,8 @@ class Route:
 class Stages:
     """The plan of every stage for one version of the manager's plan table, and what is derived from the plugins.
 
-    The manager replaces ``_plans`` with a new dict on every register, load, fuse and reconfigure, so ``token is
-    manager._plans`` tells whether this is current: one identity test per request instead of a dozen lookups, a
+    The runtime replaces ``plans`` with a new dict on every register, load, fuse and reconfigure, so ``token is
+    runtime.plans`` tells whether this is current: one identity test per request instead of a dozen lookups, a
     scan of every plugin for exclusive authenticators and another for the provider's executor.
     """
 
@@ -241,11 +240,11 @@ class Stages:
         "normalize_before", "pinned", "response_translate", "routes", "thinking", "token", "translate",
     )
 
-    def __init__(self, manager: PluginManager) -> None:
-        self.token = manager._plans
+    def __init__(self, runtime: Runtime) -> None:
+        self.token = runtime.plans
 
         def plan(name: str) -> Plan:
-            return manager._plans.get(name) or manager._plan(name)
+            return runtime.plans.get(name) or runtime.plan(name)
 
         self.auth, self.before = plan("frontend_auth.authenticate"), plan("request.intercept_before")
         self.translate, self.normalize = plan("request.translate"), plan("request.normalize")
@@ -256,8 +255,7 @@ class Stages:
         self.chunk = plan("response.intercept_stream_chunk")
         #: The first stage of a whole request that calls a plugin (where a shutting-down manager refuses), if any.
         self.first = next((name for name in REQUEST_STAGES if plan(name).impls), None)
-        with manager._lock:
-            records = sorted(manager._records.values(), key=lambda r: (-r.priority, r.id))  # plugins() order
+        records = runtime.records()  # plugins() order
         active = [r for r in records if r.state is PluginState.ACTIVE]
         #: The first active plugin declaring ``frontend_auth_provider_exclusive``: only it authenticates.
         self.exclusive = next((r.id for r in active if "frontend_auth_provider_exclusive" in r.capabilities), None)

@@ -42,9 +42,7 @@ from pluginkit.pipeline._model import (
 )
 from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
-from pluginkit.runtime._context import current_request_id
-from pluginkit.runtime._dispatch import Plan, copy_headers, merge_headers, run_async
-from pluginkit.runtime._manager import PluginManager
+from pluginkit.runtime import Plan, PluginManager, copy_headers, current_request_id, merge_headers, run_async
 from pluginkit.scheduling import Credential, Pick, Scheduler, SchedulerState
 from pluginkit.wire._payload import builder
 
@@ -109,10 +107,11 @@ class Pipeline:
         usage_queue_size: int = 1024,
     ) -> None:
         self.manager = manager
+        self.runtime = manager.runtime
         self.scheduler = Scheduler(manager, credentials, strategy=strategy, state=state)
         self.routes = {model: [p.lower() for p in providers] for model, providers in (routes or {}).items()}
         self.max_retries = max_retries
-        self.usage = UsageQueue(manager, maxsize=usage_queue_size)
+        self.usage = UsageQueue(manager.runtime, maxsize=usage_queue_size)
         self._translators: dict[tuple[str, str], tuple[Translate | None, Translate | None]] = {}
         self._executors: dict[str, ExecutorChoice] = {}
         self._snapshot: Stages | None = None
@@ -164,21 +163,21 @@ class Pipeline:
     def _stages(self) -> Stages:
         """The current :class:`Stages` (rebuilt when the manager's plan table changed)."""
         stages = self._snapshot
-        manager = self.manager
-        if stages is not None and stages.token is manager._plans:
+        runtime = self.runtime
+        if stages is not None and stages.token is runtime.plans:
             return stages
         for _ in range(5):  # building may add plans (a new table): retry until one build saw a single table
-            stages = Stages(manager)
-            if stages.token is manager._plans:
+            stages = Stages(runtime)
+            if stages.token is runtime.plans:
                 self._snapshot = stages
                 return stages
-        return Stages(manager)  # the table keeps changing under us (plugins registering): use it uncached
+        return Stages(runtime)  # the table keeps changing under us (plugins registering): use it uncached
 
     def _pinned(self, stages: Stages, method: str, plugin_id: str) -> Plan:
         """``method`` on ``plugin_id`` only (``call_plugin``'s plan); raises ``not_found`` as it does."""
         plan = stages.pinned.get((method, plugin_id))
         if plan is None:
-            plan = stages.pinned[(method, plugin_id)] = self.manager._plan(method, plugin_id)
+            plan = stages.pinned[(method, plugin_id)] = self.runtime.plan(method, plugin_id)
         return plan
 
     def _begin(self, trace: Trace) -> tuple[Stages, bool]:
@@ -187,16 +186,16 @@ class Pipeline:
         stages = self._stages()
         if stages.first is None:
             return stages, False
-        manager = self.manager
+        runtime = self.runtime
         try:
-            manager._begin(stages.first)
+            runtime.begin(stages.first)
         except PluginKitError as exc:
             raise StageError(stages.first, exc, trace) from None
-        if stages.token is not manager._plans:  # the first call of an unloaded manager loads it (a new table)
+        if stages.token is not runtime.plans:  # the first call of an unloaded manager loads it (a new table)
             try:
                 stages = self._stages()
             except BaseException:
-                manager._end()
+                runtime.end()
                 raise
         return stages, True
 
@@ -211,7 +210,7 @@ class Pipeline:
         to_source = self._translators.get((client_format, source), (None, None))[0]
         from_output = self._translators.get((client_format, out), (None, None))[1]
         plan = None if choice.native is not None else self._pinned(stages, "executor.execute", choice.plugin)
-        thinker = self.manager._provider_owner(stages.thinking, choice.provider)
+        thinker = self.runtime.provider_owner(stages.thinking, choice.provider)
         thinking = stages.thinking if thinker is None else self._pinned(stages, "thinking.apply", thinker.record.id)
         route = Route(
             choice, source, out, to_source, from_output, f"{client_format} → {source}", f"{out} → {client_format}",
@@ -229,7 +228,7 @@ class Pipeline:
         mark, sink = trace.mark, trace.notes
         token = current_request_id.set(request.request_id)
         usage = usage_record(request.model, datetime.now(UTC), request.format)
-        manager = self.manager
+        runtime = self.runtime
         counted = False
         try:
             stages, counted = self._begin(trace)
@@ -243,9 +242,9 @@ class Pipeline:
                     if plan is None:
                         answer = await choice.native.execute(ereq)  # type: ignore[union-attr]  # native: no plan
                     elif plan.inline:
-                        answer = plan.runner(plan, ereq, manager, None)
+                        answer = plan.runner(plan, ereq, runtime, None)
                     else:
-                        answer = await run_async(plan, ereq, manager)
+                        answer = await run_async(plan, ereq, runtime)
                 except PluginKitError as exc:
                     mark(("executor.execute", None, perf_ns(), f"{choice.name} failed: {exc.code}", None))
                     if not await self._may_retry(exc, pick, request, tried):
@@ -266,8 +265,8 @@ class Pipeline:
                 plan = stages.normalize_before
                 if plan.impls:
                     params = response_params(request, ereq, out_format, body_out, False)
-                    normalized = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                        plan, params, manager, sink
+                    normalized = plan.runner(plan, params, runtime, sink) if plan.inline else await run_async(
+                        plan, params, runtime, sink
                     )
                     body_out = params.body = normalized.body
                     mark((stage, None, perf_ns(), "", None))
@@ -280,8 +279,8 @@ class Pipeline:
                     else:
                         plan = stages.response_translate
                         back = response_params(request, ereq, out_format, body_out, False)
-                        body_out = (plan.runner(plan, back, manager, sink) if plan.inline else await run_async(
-                            plan, back, manager, sink
+                        body_out = (plan.runner(plan, back, runtime, sink) if plan.inline else await run_async(
+                            plan, back, runtime, sink
                         )).body
                     mark((stage, None, perf_ns(), route.back_decision, None))
                 plan = stages.normalize_after
@@ -291,8 +290,8 @@ class Pipeline:
                         params = response_params(request, ereq, out_format, body_out, False)
                     else:
                         params.body = body_out
-                    body_out = (plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                        plan, params, manager, sink
+                    body_out = (plan.runner(plan, params, runtime, sink) if plan.inline else await run_async(
+                        plan, params, runtime, sink
                     )).body
                     mark((stage, None, perf_ns(), "", None))
                 result_headers = copy_headers(answer.headers) if answer.headers else {}
@@ -303,8 +302,8 @@ class Pipeline:
                         request.format, ereq.model, request.model, False, headers, result_headers, request.body,
                         body, body_out, 200, dict(metadata),
                     )
-                    intercepted = plan.runner(plan, intercept, manager, sink) if plan.inline else await run_async(
-                        plan, intercept, manager, sink
+                    intercepted = plan.runner(plan, intercept, runtime, sink) if plan.inline else await run_async(
+                        plan, intercept, runtime, sink
                     )
                     mark((stage, None, perf_ns(), "", None))
                     if intercepted.clear_headers or intercepted.headers:
@@ -320,7 +319,7 @@ class Pipeline:
             raise
         finally:
             if counted:
-                manager._end()
+                runtime.end()
             current_request_id.reset(token)
 
     # -- streams ------------------------------------------------------------------------------------------------
@@ -347,7 +346,7 @@ class Pipeline:
         stage.
         """
         mark, sink = trace.mark, trace.notes
-        manager = self.manager
+        runtime = self.runtime
         stage = "frontend_auth.authenticate"
         try:
             if front is None:
@@ -359,13 +358,13 @@ class Pipeline:
                     exclusive = stages.exclusive
                     if exclusive is not None:
                         plan = self._pinned(stages, stage, exclusive)
-                        result = plan.runner(plan, auth_params, manager, None) if plan.inline else await run_async(
-                            plan, auth_params, manager
+                        result = plan.runner(plan, auth_params, runtime, None) if plan.inline else await run_async(
+                            plan, auth_params, runtime
                         )
                         sink.append((exclusive, "answered" if result.authenticated else "empty"))
                     else:
-                        result = plan.runner(plan, auth_params, manager, sink) if plan.inline else await run_async(
-                            plan, auth_params, manager, sink
+                        result = plan.runner(plan, auth_params, runtime, sink) if plan.inline else await run_async(
+                            plan, auth_params, runtime, sink
                         )
                     if not result.authenticated:
                         mark((stage, None, perf_ns(), "rejected", None))
@@ -378,8 +377,8 @@ class Pipeline:
                     params = _intercept_request(
                         request.format, request.model, request.model, request.stream, headers, body, dict(metadata)
                     )
-                    intercepted = plan.runner(plan, params, manager, sink) if plan.inline else await run_async(
-                        plan, params, manager, sink
+                    intercepted = plan.runner(plan, params, runtime, sink) if plan.inline else await run_async(
+                        plan, params, runtime, sink
                     )
                     if intercepted.clear_headers or intercepted.headers:  # merging nothing would only copy
                         headers = merge_headers(headers, intercepted.clear_headers, intercepted.headers)
@@ -416,8 +415,8 @@ class Pipeline:
                     translated = _translate_request(
                         request.format, source_format, request.model, request.stream, body
                     )
-                    payload = (plan.runner(plan, translated, manager, sink) if plan.inline else await run_async(
-                        plan, translated, manager, sink
+                    payload = (plan.runner(plan, translated, runtime, sink) if plan.inline else await run_async(
+                        plan, translated, runtime, sink
                     )).body
                 mark((stage, None, perf_ns(), route.translate_decision, None))
             plan = stages.normalize
@@ -430,8 +429,8 @@ class Pipeline:
                 else:  # the translator's params, every field set as a new object would have them
                     translated.from_format, translated.to_format = request.format, source_format
                     translated.model, translated.stream, translated.body = request.model, request.stream, payload
-                payload = (plan.runner(plan, translated, manager, sink) if plan.inline else await run_async(
-                    plan, translated, manager, sink
+                payload = (plan.runner(plan, translated, runtime, sink) if plan.inline else await run_async(
+                    plan, translated, runtime, sink
                 )).body
                 mark((stage, None, perf_ns(), "", None))
             plan = route.thinking_plan
@@ -440,8 +439,8 @@ class Pipeline:
                 thinking = _thinking_request(
                     route.choice.provider, _model_info(request.model), request.thinking, payload
                 )
-                payload = (plan.runner(plan, thinking, manager, sink) if plan.inline else await run_async(
-                    plan, thinking, manager, sink
+                payload = (plan.runner(plan, thinking, runtime, sink) if plan.inline else await run_async(
+                    plan, thinking, runtime, sink
                 )).body
                 mark((stage, None, perf_ns(), ("mode {}", request.thinking.mode), None))
         except PluginKitError as exc:
@@ -482,13 +481,13 @@ class Pipeline:
 
     def execute_sync(self, request: Request) -> Response:
         """:meth:`execute` for synchronous hosts (runs on the manager's event-loop thread)."""
-        response: Response = self.manager._loop_thread.run(self.execute(request), None)
+        response: Response = self.runtime.run_coroutine(self.execute(request), None)
         return response
 
     def stream_sync(self, request: Request) -> Iterator[bytes]:
         """:meth:`stream` for synchronous hosts: a plain iterator of chunks."""
         iterator = self._stream_chunks(StreamResponse(self, request))
-        run = self.manager._loop_thread.run
+        run = self.runtime.run_coroutine
         try:
             while True:
                 try:
@@ -499,4 +498,4 @@ class Pipeline:
             run(iterator.aclose(), None)
 
     def close_sync(self) -> None:
-        self.manager._loop_thread.run(self.aclose(), None)
+        self.runtime.run_coroutine(self.aclose(), None)

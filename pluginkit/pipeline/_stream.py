@@ -29,8 +29,8 @@ from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import _pipeline
 from pluginkit.pipeline._formats import usage_from_body
 from pluginkit.pipeline._model import ExecutorChoice, Request, Route, Stages, Trace, response_params, usage_record
-from pluginkit.runtime._context import current_request_id
-from pluginkit.runtime._dispatch import _P, EMPTY, Failed, Plan, _call_sync, merge_headers, run_async, settle_sync
+from pluginkit.runtime import EMPTY, Failed, Plan, call_sync, current_request_id, merge_headers, run_async, settle_sync
+from pluginkit.runtime._plan import P
 from pluginkit.wire._payload import builder
 
 if TYPE_CHECKING:
@@ -60,10 +60,37 @@ class ChunkProcessor:
 
     # Slots: a thousand open streams each hold one; a slotted instance is a fraction of a dict-backed one.
     __slots__ = (
-        "after_plan", "before_plan", "chunk_function", "chunk_impl", "chunk_plan", "dropped", "ereq", "history",
-        "history_bytes", "index", "intercepting", "manager", "native", "normalizing_after", "normalizing_before",
-        "notes", "out_format", "params", "passthrough", "pipeline", "request", "response_headers", "step", "sync",
-        "token", "trace", "transforming", "translate_notes", "translate_params", "translate_plan", "translating",
+        "after_plan",
+        "before_plan",
+        "chunk_function",
+        "chunk_impl",
+        "chunk_plan",
+        "dropped",
+        "ereq",
+        "history",
+        "history_bytes",
+        "index",
+        "intercepting",
+        "native",
+        "normalizing_after",
+        "normalizing_before",
+        "notes",
+        "out_format",
+        "params",
+        "passthrough",
+        "pipeline",
+        "request",
+        "response_headers",
+        "runtime",
+        "step",
+        "sync",
+        "token",
+        "trace",
+        "transforming",
+        "translate_notes",
+        "translate_params",
+        "translate_plan",
+        "translating",
         "usage",
     )
 
@@ -80,7 +107,7 @@ class ChunkProcessor:
         usage: t.UsageRecord,
     ) -> None:
         self.pipeline = pipeline
-        self.manager = pipeline.manager
+        self.runtime = pipeline.runtime
         self.request = request
         self.ereq = ereq
         self.out_format = out_format = route.out_format
@@ -125,7 +152,7 @@ class ChunkProcessor:
         self.chunk_plan: Plan = stages.chunk
         self.chunk_impl = stages.chunk.impls[0] if len(stages.chunk.impls) == 1 else None
         #: The lone interceptor's function when it takes just ``params`` (called directly per chunk), else None.
-        self.chunk_function = self.chunk_impl.function if self.chunk_impl and self.chunk_impl.mode == _P else None
+        self.chunk_function = self.chunk_impl.function if self.chunk_impl and self.chunk_impl.mode == P else None
         # every stage that runs per chunk can run inline (a stage that does not run cannot get in the way)
         self.sync = (
             (not self.normalizing_before or self.before_plan.inline)
@@ -152,12 +179,12 @@ class ChunkProcessor:
         """The ``chunk_index=-1`` call: interceptors may change the response headers before anything is sent."""
         if self.intercepting:
             started = perf_ns()
-            params, plan, manager = self.params, self.chunk_plan, self.manager
+            params, plan, runtime = self.params, self.chunk_plan, self.runtime
             params.chunk_index, params.body, params.history_chunks = -1, b"", []
             answer = (
-                plan.runner(plan, params, manager, self.notes)
+                plan.runner(plan, params, runtime, self.notes)
                 if plan.inline
-                else await run_async(plan, params, manager, self.notes)
+                else await run_async(plan, params, runtime, self.notes)
             )
             self.response_headers = merge_headers(self.response_headers, answer.clear_headers, answer.headers)
             params.response_headers = self.response_headers
@@ -174,8 +201,8 @@ class ChunkProcessor:
         """:meth:`process` without awaiting, for streams whose per-chunk plans all run inline: the bytes to
         deliver, ``None`` when an interceptor dropped the chunk, or :data:`AWAIT` (nothing done) when a plan
         changed and can no longer run inline."""
-        manager = self.manager
-        if manager._plans is not self.token and not self._take_plans(self.pipeline._stages()):
+        runtime = self.runtime
+        if runtime.plans is not self.token and not self._take_plans(self.pipeline._stages()):
             return AWAIT
         if chunk.partition(b"usage")[1]:
             usage_from_body(chunk, self.usage.detail)
@@ -185,7 +212,7 @@ class ChunkProcessor:
             params.body = body
             if self.normalizing_before:
                 plan = self.before_plan
-                params.body = plan.runner(plan, params, manager, None).body
+                params.body = plan.runner(plan, params, runtime, None).body
             if self.translating:
                 notes = self._translation_notes()
                 if self.native is not None:
@@ -194,12 +221,12 @@ class ChunkProcessor:
                     params.body = self.native(params.body, self.ereq.model, True)
                 else:
                     plan = self.translate_plan
-                    params.body = plan.runner(plan, self._response_params(params.body), manager, notes).body
+                    params.body = plan.runner(plan, self._response_params(params.body), runtime, notes).body
                 if notes is not None:
                     self.translate_notes = notes
             if self.normalizing_after:
                 plan = self.after_plan
-                params.body = plan.runner(plan, params, manager, None).body
+                params.body = plan.runner(plan, params, runtime, None).body
             body = params.body
         if not self.intercepting:
             self.index += 1
@@ -209,9 +236,9 @@ class ChunkProcessor:
     def _intercepting_only(self, chunk: bytes) -> Any:
         """:meth:`process_sync` for streams whose only per-chunk stage is one interceptor (the common case): what
         :meth:`_intercept_sync` does, inlined, since every call per chunk shows in the interceptor's cost."""
-        manager = self.manager
+        runtime = self.runtime
         impl = self.chunk_impl
-        if manager._plans is not self.token or impl is None:
+        if runtime.plans is not self.token or impl is None:
             return self.process_sync(chunk)
         if chunk.partition(b"usage")[1]:
             usage_from_body(chunk, self.usage.detail)
@@ -224,12 +251,12 @@ class ChunkProcessor:
             try:
                 answer = function(params)
             except Exception as exc:
-                answer = settle_sync(self.chunk_plan, impl, manager, None, exc)
+                answer = settle_sync(self.chunk_plan, impl, runtime, None, exc)
             else:
                 if answer.__class__ is not _CHUNK_RESULT:
-                    answer = settle_sync(self.chunk_plan, impl, manager, answer, None)
+                    answer = settle_sync(self.chunk_plan, impl, runtime, answer, None)
         else:
-            answer = _call_sync(self.chunk_plan, impl, params, manager)
+            answer = call_sync(self.chunk_plan, impl, params, runtime)
         self.index = index + 1
         if answer.__class__ is not Failed and answer is not EMPTY:
             if answer.drop_chunk:
@@ -248,7 +275,7 @@ class ChunkProcessor:
     def _intercept_sync(self, body: bytes) -> bytes | None:
         """``response.intercept_stream_chunk`` for one chunk after the other stages, inline."""
         plan = self.chunk_plan
-        return self._intercepted(plan.runner(plan, self._chunk_params(body), self.manager, None), body)
+        return self._intercepted(plan.runner(plan, self._chunk_params(body), self.runtime, None), body)
 
     def _chunk_params(self, body: bytes) -> t.StreamChunkInterceptRequest:
         params = self.params
@@ -265,8 +292,8 @@ class ChunkProcessor:
 
     async def process(self, chunk: bytes) -> bytes | None:
         """One executor chunk → the bytes to deliver, or ``None`` when an interceptor dropped it."""
-        manager = self.manager
-        if manager._plans is not self.token:
+        runtime = self.runtime
+        if runtime.plans is not self.token:
             self._take_plans(self.pipeline._stages())
         if chunk.partition(b"usage")[1]:
             usage_from_body(chunk, self.usage.detail)
@@ -296,8 +323,8 @@ class ChunkProcessor:
 
     async def _run(self, plan: Plan, params: Any, notes: list[tuple[str, str]] | None) -> Any:
         if plan.inline:
-            return plan.runner(plan, params, self.manager, notes)
-        return await run_async(plan, params, self.manager, notes)
+            return plan.runner(plan, params, self.runtime, notes)
+        return await run_async(plan, params, self.runtime, notes)
 
     def _delivered(self, body: bytes) -> bytes:
         """Remember a delivered chunk in the bounded history."""
@@ -458,7 +485,7 @@ async def _open(
         return pick, choice, source, first, processor, stage_started
     finally:
         if counted:
-            pipeline.manager._end()
+            pipeline.runtime.end()
 
 
 async def _close(source: AsyncIterator[bytes]) -> None:

@@ -18,10 +18,10 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from pluginkit import types as t
-from pluginkit.runtime._dispatch import run_async
+from pluginkit.runtime import run_async
 
 if TYPE_CHECKING:
-    from pluginkit.runtime._manager import PluginManager
+    from pluginkit.runtime import Runtime
 
 __all__ = ["UsageQueue"]
 
@@ -33,8 +33,8 @@ BATCH = 64
 class UsageQueue:
     """Records waiting for the usage plugins, and the task that delivers them."""
 
-    def __init__(self, manager: PluginManager, *, maxsize: int = 1024) -> None:
-        self.manager = manager
+    def __init__(self, runtime: Runtime, *, maxsize: int = 1024) -> None:
+        self.runtime = runtime
         self.maxsize = maxsize
         #: Records refused because the buffer was full, and records the plugins received.
         self.dropped = 0
@@ -49,8 +49,8 @@ class UsageQueue:
     def offer(self, record: t.UsageRecord) -> bool:
         """Queue a record for the usage plugins; ``False`` when nobody handles usage, or (counted) when the
         buffer is full. Must be called on a running event loop."""
-        manager = self.manager
-        plan = manager._plans.get("usage.handle") or manager._plan("usage.handle")
+        runtime = self.runtime
+        plan = runtime.plans.get("usage.handle") or runtime.plan("usage.handle")
         if not plan.impls:
             return False
         pending = self._pending
@@ -76,13 +76,13 @@ class UsageQueue:
         self._worker = self._loop.create_task(self._run(), name="pluginkit-usage")
 
     async def _run(self) -> None:
-        pending, manager = self._pending, self.manager
+        pending, runtime = self._pending, self.runtime
         loop = asyncio.get_running_loop()
         while True:
             if pending:
                 self._busy = True
                 try:
-                    await self._deliver(pending, manager)
+                    await self._deliver(pending, runtime)
                 finally:
                     self._busy = False
             drainers, self._drainers = self._drainers, []
@@ -92,12 +92,12 @@ class UsageQueue:
             self._wake = wake = loop.create_future()
             await wake
 
-    async def _deliver(self, pending: deque[t.UsageRecord], manager: PluginManager) -> None:
+    async def _deliver(self, pending: deque[t.UsageRecord], runtime: Runtime) -> None:
         """Hand every pending record to the usage plugins: a burst counts as one call in flight for the manager
         (refused while it shuts down: the records are dropped and counted), and plain-function plugins run without
         a coroutine per record."""
         try:
-            manager._begin("usage.handle")
+            runtime.begin("usage.handle")
         except Exception:
             log.debug("usage.handle refused", exc_info=True)
             self.dropped += len(pending)
@@ -108,11 +108,11 @@ class UsageQueue:
             while pending:
                 record = pending.popleft()
                 try:
-                    plan = manager._plans.get("usage.handle") or manager._plan("usage.handle")
+                    plan = runtime.plans.get("usage.handle") or runtime.plan("usage.handle")
                     if plan.inline:
-                        plan.runner(plan, record, manager, None)
+                        plan.runner(plan, record, runtime, None)
                     else:
-                        await run_async(plan, record, manager)
+                        await run_async(plan, record, runtime)
                     self.delivered += 1
                 except Exception:  # a usage plugin's failure is logged by the manager; keep delivering
                     log.debug("usage.handle failed", exc_info=True)
@@ -120,7 +120,7 @@ class UsageQueue:
                 if delivered % BATCH == 0:
                     await asyncio.sleep(0)  # a long burst must not hold the loop
         finally:
-            manager._end()
+            runtime.end()
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait until every queued record is delivered (tests, shutdown); gives up after ``timeout`` seconds."""

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import contextvars
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pluginkit import abi
 from pluginkit import types as t
+from pluginkit.errors import PluginKitError
+from pluginkit.runtime._logging import PluginLogger, current_request_id
 
 if TYPE_CHECKING:
-    from pluginkit.runtime._host import HostServices, PluginLogger
+    from pluginkit.runtime._host import HostServices
 
 __all__ = ["PluginContext", "current_request_id"]
-
-#: The id of the request being served, attached to plugin log records. Hosts set it per request.
-current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("pluginkit_request_id", default="")
 
 
 class PluginContext:
@@ -29,10 +28,6 @@ class PluginContext:
     __slots__ = ("_host", "config", "log", "plugin_id")
 
     def __init__(self, plugin_id: str, config: Mapping[str, Any], host: HostServices) -> None:
-        import logging
-
-        from pluginkit.runtime._host import PluginLogger
-
         self.plugin_id = plugin_id
         #: The plugin's own settings (its table of the configuration, without the host keys).
         self.config = config
@@ -76,6 +71,4 @@ class PluginContext:
 
 
 def abi_error(method: str) -> Exception:
-    from pluginkit.errors import PluginKitError
-
     return PluginKitError("host_call_failed", f"{method} is a plugin hook, not a host callback")

@@ -19,9 +19,9 @@ from typing import Any
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.redaction import redact_text, redact_value
+from pluginkit.runtime._logging import PluginLogger
 
-__all__ = ["ExecutorStream", "HostServices", "PluginLogger"]
+__all__ = ["ExecutorStream", "HostServices"]
 
 _LEVELS = {
     "trace": 5, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
@@ -32,23 +32,6 @@ _READ_SIZE = 32 * 1024
 
 def host_error(message: str) -> PluginKitError:
     return PluginKitError("host_call_failed", message)
-
-
-class PluginLogger(logging.LoggerAdapter[logging.Logger]):
-    """A plugin's logger (``pluginkit.plugin.<id>``): adds ``plugin_id`` and the current ``request_id`` to every
-    record and masks values that look like secrets."""
-
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        from pluginkit.runtime._context import current_request_id
-
-        extra = dict(self.extra or {})
-        extra["request_id"] = current_request_id.get()
-        fields = kwargs.pop("fields", None)
-        if fields:
-            extra["fields"] = {k: redact_value(k, v) for k, v in fields.items()}
-            msg = f"{msg} {extra['fields']}"
-        kwargs["extra"] = {**extra, **kwargs.get("extra", {})}
-        return redact_text(str(msg)), kwargs
 
 
 class ExecutorStream:

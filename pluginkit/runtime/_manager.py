@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import threading
@@ -30,17 +29,17 @@ from pluginkit.runtime._discovery import (
     default_cache_dir,
     scan,
 )
-from pluginkit.runtime._dispatch import Failed, Impl, LoopThread, NoteSink, Plan, run_async, run_sync
 from pluginkit.runtime._host import HostServices
+from pluginkit.runtime._plan import Impl, NoteSink
 from pluginkit.runtime._plugin import PluginInfo, PluginRecord, PluginState
-from pluginkit.runtime._registration import reconfigure_plugin, register_plugin, route_key
-from pluginkit.wire._envelope import Envelope
+from pluginkit.runtime._registration import reconfigure_plugin, register_plugin
+from pluginkit.runtime._runners import run_async
+from pluginkit.runtime._runtime import Runtime
+from pluginkit.wire import Envelope
 
 __all__ = ["PluginManager"]
 
 log = logging.getLogger("pluginkit")
-#: Bound of a plan's owner cache (distinct provider keys remembered per plan).
-MAX_OWNER_KEYS = 256
 
 
 class PluginManager:
@@ -67,17 +66,15 @@ class PluginManager:
     ) -> None:
         self.config: ManagerConfig = load_config(config, environ=environ)
         self.host = host or HostServices()
+        #: What the families built on the manager (pipeline, scheduler, tools, sessions) use of it.
+        self.runtime = Runtime(self, self.host)
         self._search_path = list(search_path) if search_path is not None else None
         self._use_entry_points = entry_points
         self._cache_dir = default_cache_dir() if cache else None
         self._pluggy = pluggy.PluginManager(PROJECT)
         self._pluggy.add_hookspecs(hookspecs())
         self._records: dict[str, PluginRecord] = {}
-        self._plans: dict[str, Plan] = {}
         self._lock = threading.RLock()
-        self._loop_thread = LoopThread()
-        self._started = itertools.count()
-        self._finished = itertools.count()
         self._closing = False
         self._loaded = False
         self.conflicts: tuple[Conflict, ...] = ()
@@ -105,7 +102,7 @@ class PluginManager:
                     if installed.id not in self._records:
                         self._load_entry_point(installed)
             self._loaded = True
-            self._plans = {}
+            self.runtime.invalidate()
         return self
 
     def load_plugin(self, plugin_id: str) -> PluginInfo:
@@ -118,7 +115,7 @@ class PluginManager:
                 if found is None:
                     raise PluginKitError("not_found", f"no installed plugin {plugin_id!r}")
                 self._load_entry_point(found)
-                self._plans = {}
+                self.runtime.invalidate()
                 self._loaded = True
             return self._records[plugin_id].snapshot()
 
@@ -173,7 +170,7 @@ class PluginManager:
                 record.state, record.reason = PluginState.DISABLED, why
             else:
                 self._admit(record, obj, declared_abi=getattr(obj, "PLUGINKIT_ABI", abi.ABI_VERSION), require_abi=False)
-            self._plans = {}
+            self.runtime.invalidate()
             return record.snapshot()
 
     def _admit(self, record: PluginRecord, obj: Any, *, declared_abi: Any, require_abi: bool) -> None:
@@ -234,7 +231,7 @@ class PluginManager:
         value = impl.start(params)
         if impl.is_async or asyncio.iscoroutine(value):
             method = abi.METHODS.by_hook(hook)
-            value = self._loop_thread.run(value, method.timeout if method else None)
+            value = self.runtime.run_coroutine(value, method.timeout if method else None)
         return value
 
     # -- listing --------------------------------------------------------------------------------------------
@@ -251,81 +248,35 @@ class PluginManager:
         return record.snapshot()
 
     # -- calling --------------------------------------------------------------------------------------------
-    def _plan(self, name: str, only: str | None = None) -> Plan:
-        key = name if only is None else f"{name}@{only}"
-        plan = self._plans.get(key)
-        if plan is not None:
-            return plan
-        method = abi.get(name)
-        with self._lock:
-            impls: list[tuple[tuple[int, int, str], Impl]] = []
-            if method.is_hook:
-                for hookimpl in getattr(self._pluggy.hook, method.hook_name).get_hookimpls():
-                    record = self._records.get(hookimpl.plugin_name)
-                    if record is None or record.state is not PluginState.ACTIVE:
-                        continue
-                    if only is not None and record.id != only:
-                        continue
-                    if method.capability and method.capability not in record.capabilities:
-                        continue  # undeclared hooks are not called (reported at registration)
-                    tier = 0 if hookimpl.tryfirst else 2 if hookimpl.trylast else 1
-                    impls.append(((-record.priority, tier, record.id), Impl(record, hookimpl)))
-            impls.sort(key=lambda pair: pair[0])
-            timeout = self.config.timeouts.get(name, method.timeout)
-            plan = Plan(method, [impl for _, impl in impls], timeout, self.config.fuse.get(name, True))
-            if only is not None:
-                if not plan.impls:
-                    raise PluginKitError("not_found", f"plugin {only!r} is not active or does not implement {name}")
-                plan.pin()  # exactly that plugin answers
-            self._plans = {**self._plans, key: plan}
-            return plan
-
-    def _enter(self, name: str) -> None:
-        if self._closing:
-            raise PluginKitError("plugin_unavailable", f"the plugin manager is shutting down; {name} refused")
-        if not self._loaded:
-            self.load()
-        next(self._started)
-
-    def _begin(self, name: str) -> None:
-        """Count one call in flight, as :meth:`call` does (refused while shutting down, loading on first use). The
-        pipeline counts a whole request once and then runs its stages' plans directly."""
-        if self._closing or not self._loaded:
-            self._enter(name)
-        else:
-            next(self._started)
-
-    def _end(self) -> None:
-        """The call counted by :meth:`_begin` finished."""
-        next(self._finished)
-
     def call(self, method: str, params: Any = None, *, notes: NoteSink | None = None) -> Any:
         """Run ``method`` and return its typed result; failures raise :class:`~pluginkit.PluginKitError`.
 
         ``params`` is the typed params object, a JSON-like dict or JSON text. ``notes``, when given, receives
         ``(plugin_id, outcome)`` for every plugin asked (what traces are built from).
         """
-        self._begin(method)
+        runtime = self.runtime
+        runtime.begin(method)
         try:
-            plan = self._plans.get(method) or self._plan(method)
+            plan = runtime.plans.get(method) or runtime.plan(method)
             if params.__class__ is not plan.method.params:
                 params = plan.method.parse_params(params)
-            return plan.runner(plan, params, self, notes)
+            return plan.runner(plan, params, runtime, notes)
         finally:
-            next(self._finished)
+            runtime.end()
 
     async def acall(self, method: str, params: Any = None, *, notes: NoteSink | None = None) -> Any:
         """:meth:`call` on the running event loop: async hookimpls are awaited with their time limit."""
-        self._begin(method)
+        runtime = self.runtime
+        runtime.begin(method)
         try:
-            plan = self._plans.get(method) or self._plan(method)
+            plan = runtime.plans.get(method) or runtime.plan(method)
             if params.__class__ is not plan.method.params:
                 params = plan.method.parse_params(params)
             if plan.inline:  # what run_async would do first, without creating its coroutine
-                return plan.runner(plan, params, self, notes)
-            return await run_async(plan, params, self, notes)
+                return plan.runner(plan, params, runtime, notes)
+            return await run_async(plan, params, runtime, notes)
         finally:
-            next(self._finished)
+            runtime.end()
 
     def call_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
         """Run ``method`` on one plugin only — its error is the answer, time limits and fusing apply as usual.
@@ -333,21 +284,23 @@ class PluginManager:
         For families that route to a plugin themselves (a tool's owner, a chosen session store). Raises
         ``not_found`` when the plugin is not active or does not implement the method.
         """
-        self._enter(method)
+        runtime = self.runtime
+        runtime.begin(method)
         try:
-            plan = self._plan(method, plugin_id)
-            return run_sync(plan, plan.method.parse_params(params), self)
+            plan = runtime.plan(method, plugin_id)
+            return plan.runner(plan, plan.method.parse_params(params), runtime, None)
         finally:
-            next(self._finished)
+            runtime.end()
 
     async def acall_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
         """:meth:`call_plugin` on the running event loop."""
-        self._enter(method)
+        runtime = self.runtime
+        runtime.begin(method)
         try:
-            plan = self._plan(method, plugin_id)
-            return await run_async(plan, plan.method.parse_params(params), self)
+            plan = runtime.plan(method, plugin_id)
+            return await run_async(plan, plan.method.parse_params(params), runtime)
         finally:
-            next(self._finished)
+            runtime.end()
 
     def invoke(self, method: str, params: Any = None) -> Envelope[Any]:
         """Run any ABI method by its dotted name; the answer is always an :class:`~pluginkit.Envelope`."""
@@ -375,57 +328,6 @@ class PluginManager:
         """JSON in, JSON envelope out (what ``pluginkit invoke`` prints)."""
         return self.invoke(method, params).to_json()
 
-    # -- owners (single-owner rule) -------------------------------------------------------------------------
-    def _owner(self, plan: Plan, params: Any) -> Impl | None:
-        rule = plan.method.owner
-        if rule == "priority" or plan.pinned:
-            return plan.impls[0] if plan.impls else None
-        if rule == "provider":
-            key = getattr(params, "auth_provider", "") or getattr(params, "provider", "")
-            try:
-                return plan.owners[key]  # providers are few and repeat: one lookup per call after the first
-            except KeyError:
-                owner = self._provider_owner(plan, key.strip().lower())
-                if len(plan.owners) < MAX_OWNER_KEYS:
-                    plan.owners[key] = owner
-                return owner
-        if rule == "flag":
-            wanted = set(params.triggered_flags)
-            return next((i for i in plan.impls if wanted & i.record.flags), None)
-        if rule == "route":
-            route = route_key(params.method, params.path)
-            return next((i for i in plan.impls if route in i.record.routes), None)
-        raise PluginKitError("internal_error", f"unknown owner rule {rule!r}")
-
-    @staticmethod
-    def _provider_owner(plan: Plan, key: str) -> Impl | None:
-        family = plan.method.family
-        for impl in plan.impls:
-            identifiers = impl.record.identifiers
-            if identifiers.get(family) == key or (family == "model" and key in identifiers.values()):
-                return impl
-        return None
-
-    def _owner_miss(self, plan: Plan, params: Any) -> str:
-        if plan.method.owner == "provider":
-            key = getattr(params, "auth_provider", "") or getattr(params, "provider", "")
-            return f"no plugin serves provider {key!r}"
-        return "no plugin implements it"
-
-    # -- failure isolation ------------------------------------------------------------------------------------
-    def _crash(self, plan: Plan, impl: Impl, exc: BaseException) -> Failed:
-        """An unexpected exception (or garbage answer) from a plugin: log it, fuse the plugin if the method's
-        policy says so, and answer ``plugin_error`` naming the plugin and method."""
-        record = impl.record
-        method = plan.method.name
-        log.error("plugin %r failed in %s", record.id, method, exc_info=exc)
-        if plan.fuse and record.state is PluginState.ACTIVE:
-            with self._lock:
-                record.state = PluginState.FUSED
-                record.reason = f"{type(exc).__name__} in {method}: {exc}"[:500]
-                self._plans = {}
-        return Failed(PluginKitError("plugin_error", f"plugin {record.id!r} failed in {method}: {type(exc).__name__}"))
-
     # -- lifecycle ------------------------------------------------------------------------------------------
     def reconfigure(self, config: Mapping[str, Any] | str | os.PathLike[str] | None) -> list[PluginInfo]:
         """Apply a new configuration: priorities and settings change, ``plugin.reconfigure`` is called for
@@ -452,7 +354,7 @@ class PluginManager:
                         record.state, record.reason = PluginState.FUSED, f"{type(exc).__name__} in plugin.reconfigure"
                 elif record.state is PluginState.DISABLED and selected and record.source == "entry-point":
                     del self._records[record.id]
-            self._plans = {}
+            self.runtime.invalidate()
         if self._use_entry_points:
             self.load()
         return self.plugins()
@@ -460,7 +362,7 @@ class PluginManager:
     @property
     def in_flight(self) -> int:
         """Calls currently running (approximate while calls start and finish)."""
-        return _count(self._started) - _count(self._finished)
+        return self.runtime.in_flight
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Refuse new calls, wait up to ``timeout`` seconds for in-flight calls, then call ``plugin.shutdown``
@@ -484,7 +386,7 @@ class PluginManager:
                     log.error("plugin %r failed in plugin.shutdown", record.id, exc_info=exc)
             record.state, record.reason = PluginState.STOPPED, "manager shut down"
         self.host.close()
-        self._loop_thread.stop()
+        self.runtime.loop.stop()
 
     def __enter__(self) -> Self:
         return self.load()
@@ -511,9 +413,4 @@ def _abi_major(declared: Any) -> int | None:
         head = declared.strip().split(".", 1)[0]
         return int(head) if head.isdigit() else None
     return None
-
-
-def _count(counter: itertools.count[int]) -> int:
-    # itertools.count's repr is the only side-effect-free way to read it: "count(N)".
-    return int(repr(counter)[6:-1])
 

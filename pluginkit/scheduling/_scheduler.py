@@ -22,14 +22,13 @@ import attrs
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.runtime._dispatch import copy_headers
-from pluginkit.runtime._plugin import PluginRecord, PluginState
+from pluginkit.runtime import PluginRecord, PluginState, copy_headers
 from pluginkit.scheduling._credentials import Credential, candidates_for, eligible, top_tier
 from pluginkit.scheduling._state import MemoryState, SchedulerState, now
 from pluginkit.wire._payload import builder, copier
 
 if TYPE_CHECKING:
-    from pluginkit.runtime._manager import PluginManager
+    from pluginkit.runtime import PluginManager
 
 __all__ = ["Pick", "Scheduler"]
 
@@ -221,8 +220,8 @@ class Scheduler:
         state: Any = self.state
         if state.__class__ is not MemoryState:  # exactly: a subclass may do I/O in its async methods
             return None
-        manager = self.manager
-        plan = manager._plans.get("scheduler.pick") or manager._plan("scheduler.pick")
+        runtime = self.manager.runtime
+        plan = runtime.plans.get("scheduler.pick") or runtime.plan("scheduler.pick")
         if plan.impls and not plan.inline:
             return None
         pool = self._pools.get((provider, model))
@@ -236,7 +235,7 @@ class Scheduler:
         request = self._pick_request(owner, candidates, pool, stream, headers, metadata)
         notes: list[tuple[str, str]] = []
         try:
-            answer = plan.runner(plan, request, manager, notes)
+            answer = plan.runner(plan, request, runtime, notes)
         except PluginKitError:
             if owner.state is PluginState.FUSED:
                 return self._builtin_now(pool, candidates, (owner.id, "crashed and was fused", ""))
@@ -317,8 +316,8 @@ class Scheduler:
         metadata: t.Metadata,
     ) -> Pick | Fallback:
         """The plugin's pick, or ``(plugin_id, why it fell back, delegate or "")`` for the built-in selector."""
-        manager = self.manager
-        plan = manager._plans.get("scheduler.pick") or manager._plan("scheduler.pick")
+        runtime = self.manager.runtime
+        plan = runtime.plans.get("scheduler.pick") or runtime.plan("scheduler.pick")
         if not plan.impls:
             return _NO_PLUGIN
         owner = plan.impls[0].record

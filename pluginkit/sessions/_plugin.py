@@ -34,7 +34,7 @@ from pluginkit.sessions._types import (
 )
 
 if TYPE_CHECKING:
-    from pluginkit.runtime._manager import PluginManager
+    from pluginkit.runtime import PluginManager
 
 __all__ = ["PluginSessionStore", "SessionStorePlugin", "open_session_store"]
 

@@ -113,7 +113,7 @@ def derive(function: Callable[..., Any], *, description: str | None = None) -> S
 
 
 def _is_context(annotation: Any) -> bool:
-    from pluginkit.runtime._context import PluginContext
+    from pluginkit.runtime import PluginContext
 
     return annotation is PluginContext
 

@@ -11,7 +11,7 @@ import inspect
 
 import attrs
 
-from pluginkit.runtime._plugin import PluginRecord, PluginState
+from pluginkit.runtime import PluginRecord, PluginState
 from pluginkit.tools._schema import TOOL_NAME
 from pluginkit.tools._toolset import BoundTool, ToolSet
 from pluginkit.tools._types import Tool

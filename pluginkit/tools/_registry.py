@@ -28,10 +28,7 @@ import attrs
 from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.runtime._discovery import InstalledPlugin
-from pluginkit.runtime._dispatch import LoopThread
-from pluginkit.runtime._manager import PluginManager
-from pluginkit.runtime._plugin import PluginRecord, PluginState
+from pluginkit.runtime import InstalledPlugin, LoopThread, PluginManager, PluginRecord, PluginState
 from pluginkit.tools._convert import arguments_object
 from pluginkit.tools._names import Route, ToolConflict, ToolEntry, ToolPlugin, resolve, tool_problem, toolset_of
 from pluginkit.tools._results import CallToolResult, FileContent, error_result
@@ -141,7 +138,7 @@ class ToolRegistry:
             except PluginKitError as exc:
                 problems.append(f"{info.id}: tool.list failed: {exc}")
                 continue
-            record = manager._records[info.id]
+            record = manager.runtime.record(info.id)
             toolset = toolset_of(record)
             tools: list[Tool] = []
             for tool in cast(ToolList, listing).tools:
@@ -253,11 +250,11 @@ class ToolRegistry:
             record = route.record
             manager = self.manager
             if record.state is PluginState.ACTIVE:
-                manager._begin("tool.call")
+                manager.runtime.begin("tool.call")
                 try:
                     result = bound.run(args, record.ctx)
                 finally:
-                    manager._end()
+                    manager.runtime.end()
                 for item in result.content:
                     if item.__class__ is FileContent:
                         return self._checked(route, result)
@@ -281,7 +278,7 @@ class ToolRegistry:
             )
             return self._checked(route, self._wait(future, route, timeout, cancel))
         manager = self.manager
-        manager._begin("tool.call")
+        manager.runtime.begin("tool.call")
         try:
             ctx = route.record.ctx
             if bound.is_async:
@@ -291,7 +288,7 @@ class ToolRegistry:
             future = self._submit(bound.run, args, ctx)
             return self._checked(route, self._wait(future, route, timeout, cancel))
         finally:
-            manager._end()
+            manager.runtime.end()
 
     async def acall(self, name: str, arguments: Any = None, *, timeout: float | None = None) -> CallToolResult:
         """:meth:`call` for async hosts: ``async`` tools are awaited on the running loop, sync tools run in a
@@ -314,13 +311,13 @@ class ToolRegistry:
                 else asyncio.to_thread(self._generic, route, request)
             )
             return self._checked(route, await self._await(work, route, limit))
-        manager._begin("tool.call")
+        manager.runtime.begin("tool.call")
         try:
             ctx = route.record.ctx
             work = bound.run_async(args, ctx) if bound.is_async else asyncio.to_thread(bound.run, args, ctx)
             return self._checked(route, await self._await(work, route, limit))
         finally:
-            manager._end()
+            manager.runtime.end()
 
     # -- pieces of a call -------------------------------------------------------------------------------------
     def _generic(self, route: Route, request: ToolCallRequest) -> CallToolResult:

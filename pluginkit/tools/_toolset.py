@@ -27,7 +27,7 @@ from pluginkit.tools._types import Tool, ToolCallRequest, ToolList
 from pluginkit.tools._validate import SchemaError, ValidationError, compile_schema
 
 if TYPE_CHECKING:
-    from pluginkit.runtime._context import PluginContext
+    from pluginkit.runtime import PluginContext
 
 __all__ = ["BoundTool", "ToolSet"]
 
@@ -277,7 +277,7 @@ class ToolSet:
 
 
 def _annotated_context(function: Function, param: str) -> bool:
-    from pluginkit.runtime._context import PluginContext
+    from pluginkit.runtime import PluginContext
 
     try:
         hints = inspect.get_annotations(function, eval_str=True)

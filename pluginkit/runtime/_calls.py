@@ -1,0 +1,97 @@
+"""Calling one plugin's hookimpl and settling what it did into an answer.
+
+An answer is the typed result, :data:`~pluginkit.runtime._plan.EMPTY` (the plugin said ``None``) or
+:class:`~pluginkit.runtime._plan.Failed`. Typed results pass; ``None`` is empty; a dict is read as wire JSON;
+anything else, and any unexpected exception, is the plugin's bug: the runtime logs it and may fuse the plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from pluginkit.errors import PluginKitError
+from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
+
+if TYPE_CHECKING:
+    from pluginkit.runtime._runtime import Runtime
+
+__all__ = ["call_async", "call_sync", "check_answer", "settle_sync"]
+
+
+def call_sync(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
+    """One plugin's answer to ``params``, from synchronous code (``async def`` hookimpls run on the runtime's
+    loop thread, with the plan's time limit)."""
+    try:
+        value = impl.function(params) if impl.mode == P else impl.start(params)  # the common signature, one call less
+    except Exception as exc:
+        return settle_sync(plan, impl, runtime, None, exc)
+    if value.__class__ is plan.result_type:  # the common case: a typed answer, nothing more to check
+        return value
+    return settle_sync(plan, impl, runtime, value, None)
+
+
+def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: Exception | None) -> Any:
+    """What a synchronous call of a hookimpl comes to, from the value it returned or the exception it raised: the
+    answer, an awaited coroutine's answer, or :class:`Failed`. :func:`call_sync` and the solo runners (which call
+    ``impl.function`` themselves) come here when the answer is not simply a typed result."""
+    try:
+        if error is not None:
+            raise error
+        if impl.is_async or inspect.iscoroutine(value):
+            value = runtime.loop.run(value, plan.timeout)
+    except PluginKitError as exc:
+        return Failed(exc)
+    except TimeoutError:
+        return _timeout_error(plan, impl)
+    except Exception as exc:
+        return runtime.crash(plan, impl, exc)
+    return check_answer(plan, impl, value, runtime)
+
+
+async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
+    """One plugin's answer to ``params`` on the running loop: ``async def`` hookimpls are awaited with the plan's
+    time limit, ``threaded`` plugins run in a worker thread, plain ones inline."""
+    try:
+        if impl.is_async:
+            value = await asyncio.wait_for(impl.start(params), plan.timeout)
+        elif impl.record.threaded:
+            value = await asyncio.wait_for(asyncio.to_thread(impl.start, params), plan.timeout)
+        else:
+            value = impl.start(params)
+        if inspect.iscoroutine(value):
+            value = await asyncio.wait_for(value, plan.timeout)
+    except PluginKitError as exc:
+        return Failed(exc)
+    except TimeoutError:
+        return _timeout_error(plan, impl)
+    except Exception as exc:
+        return runtime.crash(plan, impl, exc)
+    return check_answer(plan, impl, value, runtime)
+
+
+def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
+    """A returned value → the answer: typed results pass, ``None`` is :data:`EMPTY`, a dict is decoded, anything
+    else crashes the plugin."""
+    if value.__class__ is plan.result_type:
+        return value
+    if value is None:
+        return EMPTY
+    if isinstance(value, plan.result_type):
+        return value
+    if isinstance(value, dict):
+        try:
+            return plan.method.parse_result(value)
+        except PluginKitError as exc:
+            wrong = TypeError(f"answered a dict that is not a {plan.result_type.__name__}: {exc.message}")
+            return runtime.crash(plan, impl, wrong)
+    return runtime.crash(
+        plan, impl, TypeError(f"answered {type(value).__name__}, expected {plan.result_type.__name__}")
+    )
+
+
+def _timeout_error(plan: Plan, impl: Impl) -> Failed:
+    return Failed(
+        PluginKitError("timeout", f"plugin {impl.record.id!r} took longer than {plan.timeout:g}s in {plan.method.name}")
+    )

@@ -1,0 +1,208 @@
+"""How a plan is run: its runner for synchronous callers, and :func:`run_async` for the event loop.
+
+:func:`prepare` gives a plan its rule (:mod:`pluginkit.runtime._rules`) and its ``runner``:
+
+- with pluggy wrappers, a runner that wraps the rule as pluggy would (new-style ``wrapper`` and old-style
+  ``hookwrapper``);
+- with one plain synchronous plugin (most plans on the request path), a **solo runner**: it calls the hookimpl
+  directly and returns a typed answer the rule would keep as it is; any other outcome goes to the rule itself,
+  with the answer it already has (:data:`~pluginkit.runtime._rules.Call`), so how a rule ends is written once;
+- otherwise the rule's synchronous form (``async def`` hookimpls then run on the runtime's loop thread).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import pluggy
+
+from pluginkit import abi
+from pluginkit.errors import PluginKitError
+from pluginkit.runtime._calls import settle_sync
+from pluginkit.runtime._plan import Impl, NoteSink, P, Plan
+from pluginkit.runtime._rules import ASYNC_RULES, SYNC_RULES
+
+if TYPE_CHECKING:
+    from pluginkit.runtime._runtime import Runtime
+
+__all__ = ["own_code", "prepare", "run_async", "solo"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Which typed answers each rule returns exactly as one plugin gave them: ``body`` (a non-empty body),
+#: ``authenticated``, ``nonzero`` (not the zero value) or ``typed`` (any); fan-out wraps its answer in a mapping.
+_KEEPS = {
+    abi.Combine.FIRST_SUCCESS: "nonzero",
+    abi.Combine.CHAIN: "body",
+    abi.Combine.HEADER_CHAIN: "body",
+    abi.Combine.SINGLE_OWNER: "typed",
+    abi.Combine.ANY_ACCEPTS: "authenticated",
+    abi.Combine.FAN_OUT: "each",
+}
+
+
+def prepare(plan: Plan, *, pinned: bool = False) -> Plan:
+    """Give ``plan`` its rule and runner; ``pinned``: its one plugin answers whatever the method's owner rule
+    (``PluginManager.call_plugin``)."""
+    combine = abi.Combine.SINGLE_OWNER if pinned else plan.method.combine
+    plan.pinned = pinned
+    plan.rule, plan.arule = SYNC_RULES[combine], ASYNC_RULES[combine]
+    if plan.wrappers:
+        plan.runner = _wrapped
+    else:
+        plan.runner = solo(plan) or plan.rule
+    return plan
+
+
+async def run_async(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None = None) -> Any:
+    """Run a plan on the running event loop: the combined result, or raise :class:`PluginKitError`.
+
+    A plan whose hookimpls are all synchronous runs inline, without awaiting anything.
+    """
+    if plan.inline:
+        return plan.runner(plan, params, runtime, notes)
+    if plan.wrappers:
+        gens = _enter_wrappers(plan, params)
+        try:
+            result = await plan.arule(plan, params, runtime, notes)
+        except BaseException as exc:
+            return _exit_wrappers(gens, None, exc)
+        return _exit_wrappers(gens, result, None)
+    return await plan.arule(plan, params, runtime, notes)
+
+
+# -- solo runners --------------------------------------------------------------------------------------------------
+
+
+def solo(plan: Plan) -> Callable[..., Any] | None:
+    """The runner of a plan with one plain synchronous plugin, or ``None`` when the plan needs its rule's loop.
+
+    For such a plan every rule comes down to: call the plugin; if it answered a typed result the rule keeps as it
+    is, note it and return it. This runner does just that with everything bound in advance, and hands every other
+    outcome (an exception, an untyped, empty or zero answer) to the rule, replaying the settled answer.
+    """
+    if len(plan.impls) != 1 or not plan.inline:
+        return None
+    combine = abi.Combine.SINGLE_OWNER if plan.pinned else plan.method.combine
+    if combine is abi.Combine.SINGLE_OWNER and not plan.pinned and plan.method.owner != "priority":
+        return None  # the owner depends on the params (provider, flag, route): the rule decides
+    keeps = _KEEPS.get(combine)
+    if keeps is None:
+        return None
+    rule = plan.rule
+    impl = plan.impls[0]
+    call = impl.function if impl.mode == P else impl.start
+    result_type: Any = plan.result_type
+    is_zero, answered, empty = plan.is_zero, (impl.record.id, "answered"), (impl.record.id, "empty")
+    by_body, by_auth, by_type = keeps == "body", keeps == "authenticated", keeps == "typed"
+
+    def replay(settled: Any) -> Callable[..., Any]:
+        return lambda plan, impl, params, runtime: settled
+
+    if keeps == "each":  # a runner of its own: only fan-out wraps its answer, and run_solo's path must not test that
+        plugin_id = impl.record.id
+
+        def run_solo_each(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
+            value: Any
+            try:
+                value = call(params)
+            except Exception as exc:
+                return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc)))
+            if value.__class__ is not result_type:
+                return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, value, None)))
+            if notes is not None:
+                notes.append(empty if is_zero(value) else answered)
+            return {plugin_id: value}
+
+        return own_code(run_solo_each)
+
+    def run_solo(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
+        value: Any
+        try:
+            value = call(params)
+        except Exception as exc:
+            return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc)))
+        if value.__class__ is result_type:
+            if by_type:
+                if notes is not None:
+                    notes.append(empty if is_zero(value) else answered)
+                return value
+            if value.body if by_body else value.authenticated if by_auth else not is_zero(value):
+                if notes is not None:
+                    notes.append(answered)
+                return value
+        return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, value, None)))
+
+    return own_code(run_solo)
+
+
+def own_code(function: F) -> F:
+    """``function`` with a code object of its own (same bytecode, closure, globals and names).
+
+    CPython 3.11+ specialises bytecode in place, per code object: every closure made by one ``def`` shares one
+    code object, so its call and attribute sites see every plan's hookimpl and result class and stay generic. A
+    runner made per plan with its own code keeps those sites specialised for its one plugin (measured in
+    ``docs/architecture.md``).
+    """
+    copy = types.FunctionType(
+        function.__code__.replace(), function.__globals__, function.__name__, function.__defaults__,
+        function.__closure__,
+    )
+    copy.__kwdefaults__ = function.__kwdefaults__
+    return cast(F, functools.update_wrapper(copy, function))  # names, docs, annotations; __wrapped__
+
+
+# -- pluggy wrappers -------------------------------------------------------------------------------------------------
+
+
+def _wrapped(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
+    """The rule, inside the plan's wrappers (outermost first), as pluggy runs ``wrapper``/``hookwrapper`` impls."""
+    gens = _enter_wrappers(plan, params)
+    try:
+        result = plan.rule(plan, params, runtime, notes)
+    except BaseException as exc:
+        return _exit_wrappers(gens, None, exc)
+    return _exit_wrappers(gens, result, None)
+
+
+def _enter_wrappers(plan: Plan, params: Any) -> list[tuple[Impl, Generator[Any, Any, Any]]]:
+    gens = []
+    for impl in plan.wrappers:
+        if impl.is_async:
+            raise PluginKitError("plugin_error", f"plugin {impl.record.id!r}: wrappers must be plain generators")
+        gen = impl.start(params)
+        next(gen)
+        gens.append((impl, gen))
+    return gens
+
+
+def _exit_wrappers(gens: list[tuple[Impl, Generator[Any, Any, Any]]], result: Any, exc: BaseException | None) -> Any:
+    """Unwind wrappers innermost first, as pluggy does: new-style wrappers get the result (or the exception
+    thrown in) and may replace it; old-style hookwrappers get a ``pluggy.Result``."""
+    for impl, gen in reversed(gens):
+        try:
+            if impl.kind == "hookwrapper":
+                outcome = pluggy.Result(result, exc)
+                try:
+                    gen.send(outcome)
+                except StopIteration:
+                    pass
+                else:
+                    raise RuntimeError(f"hookwrapper of {impl.record.id!r} yielded twice")
+                result, exc = outcome._result, outcome._exception
+            elif exc is not None:
+                result, exc = gen.throw(exc), None  # a wrapper that swallows the exception yields again
+                raise RuntimeError(f"wrapper of {impl.record.id!r} yielded twice")
+            else:
+                gen.send(result)
+                raise RuntimeError(f"wrapper of {impl.record.id!r} yielded twice")
+        except StopIteration as stop:
+            result, exc = stop.value, None
+        except BaseException as raised:
+            result, exc = None, raised
+    if exc is not None:
+        raise exc
+    return result

@@ -1,0 +1,187 @@
+"""The runtime's interface to the families built on it: the pipeline, the scheduler, tools, sessions.
+
+A :class:`Runtime` belongs to one :class:`~pluginkit.PluginManager` (``manager.runtime``). Families ask it for a
+method's plan, count their calls in flight, report a plugin's crash, find the owner of a provider, and run a
+coroutine on its loop — through these named calls, never through the manager's private attributes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from pluginkit import abi
+from pluginkit.errors import PluginKitError
+from pluginkit.runtime._loop import LoopThread
+from pluginkit.runtime._plan import Failed, Impl, Plan
+from pluginkit.runtime._plugin import PluginRecord, PluginState
+from pluginkit.runtime._registration import route_key
+from pluginkit.runtime._runners import prepare
+
+if TYPE_CHECKING:
+    from pluginkit.runtime._host import HostServices
+    from pluginkit.runtime._manager import PluginManager
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger("pluginkit")
+#: Bound of a plan's owner cache (distinct provider keys remembered per plan).
+MAX_OWNER_KEYS = 256
+
+
+class Runtime:
+    """Plans, call accounting, crash reports, owners and the loop thread of one manager."""
+
+    __slots__ = ("_finished", "_manager", "_started", "host", "loop", "plans")
+
+    def __init__(self, manager: PluginManager, host: HostServices) -> None:
+        self._manager = manager
+        #: The host callbacks (``host.*``) plugins reach through their context.
+        self.host = host
+        #: Where synchronous callers run ``async def`` hookimpls.
+        self.loop = LoopThread()
+        #: The current table of plans, method (or ``method@plugin``) → :class:`Plan`. It is replaced by a new dict
+        #: whenever a plugin is registered, loaded, fused or reconfigured, and never edited in place except to add a
+        #: plan: so ``table is runtime.plans`` tells a family whether what it derived from a table is current.
+        self.plans: dict[str, Plan] = {}
+        self._started = itertools.count()
+        self._finished = itertools.count()
+
+    # -- plans -----------------------------------------------------------------------------------------------------
+    def plan(self, method: str, only: str | None = None) -> Plan:
+        """The plan of ``method`` (``only``: calling just that plugin, whatever the method's rule, or
+        ``not_found``). Built on first use and kept until the plugins change."""
+        key = method if only is None else f"{method}@{only}"
+        plan = self.plans.get(key)
+        if plan is not None:
+            return plan
+        spec = abi.get(method)
+        manager = self._manager
+        with manager._lock:
+            impls: list[tuple[tuple[int, int, str], Impl]] = []
+            if spec.is_hook:
+                for hookimpl in getattr(manager._pluggy.hook, spec.hook_name).get_hookimpls():
+                    record = manager._records.get(hookimpl.plugin_name)
+                    if record is None or record.state is not PluginState.ACTIVE:
+                        continue
+                    if only is not None and record.id != only:
+                        continue
+                    if spec.capability and spec.capability not in record.capabilities:
+                        continue  # undeclared hooks are not called (reported at registration)
+                    tier = 0 if hookimpl.tryfirst else 2 if hookimpl.trylast else 1
+                    impls.append(((-record.priority, tier, record.id), Impl(record, hookimpl)))
+            impls.sort(key=lambda pair: pair[0])
+            config = manager.config
+            plan = Plan(spec, [impl for _, impl in impls], config.timeouts.get(method, spec.timeout),
+                        config.fuse.get(method, True))
+            if only is not None and not plan.impls:
+                raise PluginKitError("not_found", f"plugin {only!r} is not active or does not implement {method}")
+            prepare(plan, pinned=only is not None)  # pinned: exactly that plugin answers
+            self.plans = {**self.plans, key: plan}
+            return plan
+
+    def invalidate(self) -> None:
+        """Drop every plan (plugins changed): the next call of each method builds its plan again."""
+        self.plans = {}
+
+    def records(self) -> list[PluginRecord]:
+        """Every plugin record, in call order (priority descending, then ID)."""
+        manager = self._manager
+        with manager._lock:
+            return sorted(manager._records.values(), key=lambda r: (-r.priority, r.id))
+
+    def record(self, plugin_id: str) -> PluginRecord:
+        """One plugin's record; ``not_found`` when the manager does not know it."""
+        record = self._manager._records.get(plugin_id)
+        if record is None:
+            raise PluginKitError("not_found", f"no plugin {plugin_id!r}")
+        return record
+
+    # -- calls in flight -------------------------------------------------------------------------------------------
+    def begin(self, method: str) -> None:
+        """Count one call of ``method`` in flight: refused (``plugin_unavailable``) while the manager shuts down;
+        the first call of an unloaded manager loads it. A family running several plans for one request (the
+        pipeline) counts the request once and then runs the plans directly."""
+        manager = self._manager
+        if manager._closing or not manager._loaded:
+            if manager._closing:
+                raise PluginKitError("plugin_unavailable", f"the plugin manager is shutting down; {method} refused")
+            manager.load()
+        next(self._started)
+
+    def end(self) -> None:
+        """The call counted by :meth:`begin` finished."""
+        next(self._finished)
+
+    @property
+    def in_flight(self) -> int:
+        """Calls currently running (approximate while calls start and finish)."""
+        return _count(self._started) - _count(self._finished)
+
+    # -- failures ----------------------------------------------------------------------------------------------------
+    def crash(self, plan: Plan, impl: Impl, exc: BaseException) -> Failed:
+        """An unexpected exception (or garbage answer) from a plugin: log it, fuse the plugin if the method's
+        policy says so, and answer ``plugin_error`` naming the plugin and method."""
+        record = impl.record
+        method = plan.method.name
+        log.error("plugin %r failed in %s", record.id, method, exc_info=exc)
+        if plan.fuse and record.state is PluginState.ACTIVE:
+            with self._manager._lock:
+                record.state = PluginState.FUSED
+                record.reason = f"{type(exc).__name__} in {method}: {exc}"[:500]
+                self.plans = {}
+        return Failed(PluginKitError("plugin_error", f"plugin {record.id!r} failed in {method}: {type(exc).__name__}"))
+
+    # -- owners (the single-owner rule) ----------------------------------------------------------------------------
+    def owner(self, plan: Plan, params: Any) -> Impl | None:
+        """The plugin that answers ``params`` alone, by the method's owner rule (``priority``, ``provider``,
+        ``flag``, ``route``); ``None`` when none does."""
+        rule = plan.method.owner
+        if rule == "priority" or plan.pinned:
+            return plan.impls[0] if plan.impls else None
+        if rule == "provider":
+            key = getattr(params, "auth_provider", "") or getattr(params, "provider", "")
+            try:
+                return plan.owners[key]  # providers are few and repeat: one lookup per call after the first
+            except KeyError:
+                owner = self.provider_owner(plan, key.strip().lower())
+                if len(plan.owners) < MAX_OWNER_KEYS:
+                    plan.owners[key] = owner
+                return owner
+        if rule == "flag":
+            wanted = set(params.triggered_flags)
+            return next((i for i in plan.impls if wanted & i.record.flags), None)
+        if rule == "route":
+            route = route_key(params.method, params.path)
+            return next((i for i in plan.impls if route in i.record.routes), None)
+        raise PluginKitError("internal_error", f"unknown owner rule {rule!r}")
+
+    @staticmethod
+    def provider_owner(plan: Plan, key: str) -> Impl | None:
+        """The first of ``plan``'s plugins whose ``<family>.identifier`` is the provider ``key``."""
+        family = plan.method.family
+        for impl in plan.impls:
+            identifiers = impl.record.identifiers
+            if identifiers.get(family) == key or (family == "model" and key in identifiers.values()):
+                return impl
+        return None
+
+    @staticmethod
+    def owner_miss(plan: Plan, params: Any) -> str:
+        """Why no owner answered, for the ``not_handled`` message."""
+        if plan.method.owner == "provider":
+            key = getattr(params, "auth_provider", "") or getattr(params, "provider", "")
+            return f"no plugin serves provider {key!r}"
+        return "no plugin implements it"
+
+    # -- the loop thread ---------------------------------------------------------------------------------------------
+    def run_coroutine(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        """Run ``coro`` on the runtime's loop thread and wait for it (sync facades over async code)."""
+        return self.loop.run(coro, timeout)
+
+
+def _count(counter: itertools.count[int]) -> int:
+    # itertools.count's repr is the only side-effect-free way to read it: "count(N)".
+    return int(repr(counter)[6:-1])
