@@ -4,7 +4,7 @@
     python3 tasks.py demo     # the end-to-end demo (what `pluginkit demo` shows)
     python3 tasks.py test     # the whole test suite (what CI runs)
     python3 tasks.py bench    # the benchmarks, printed as tables
-    python3 tasks.py lint     # ruff + mypy --strict
+    python3 tasks.py lint     # ruff + mypy --strict + import-linter (the layering contracts)
     python3 tasks.py docs     # build the documentation site, warnings as errors
 
 The first run creates ``.venv/`` beside this file and installs pluginkit (editable) with its test, docs and
@@ -84,8 +84,10 @@ def main(argv: list[str]) -> int:
     if job == "bench":
         return run(PYTHON, "-m", "benchmarks", *rest)
     if job == "lint":
-        return run(PYTHON, "-m", "ruff", "check", "pluginkit", "tests", "benchmarks", "tasks.py") or run(
-            PYTHON, "-m", "mypy", "--strict", "pluginkit"
+        return (
+            run(PYTHON, "-m", "ruff", "check", "pluginkit", "tests", "benchmarks", "tasks.py")
+            or run(PYTHON, "-m", "mypy", "--strict", "pluginkit")
+            or run(BIN / "lint-imports")
         )
     if job == "docs":
         return run(PYTHON, "-m", "mkdocs", "build", "--strict", "--site-dir", "site")

@@ -8,8 +8,7 @@ the exception that carries one; plugins raise :class:`PluginError` to answer wit
 from __future__ import annotations
 
 from types import MappingProxyType
-
-import attrs
+from typing import NamedTuple
 
 __all__ = [
     "ERROR_CODES",
@@ -22,9 +21,8 @@ __all__ = [
 ]
 
 
-@attrs.frozen
-class ErrorCode:
-    """One entry of the error catalogue."""
+class ErrorCode(NamedTuple):
+    """One entry of the error catalogue (a named tuple: importing the catalogue costs no class building)."""
 
     code: str
     retryable: bool

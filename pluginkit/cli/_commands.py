@@ -7,73 +7,23 @@ stderr and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pluginkit import abi
-from pluginkit.errors import PluginKitError
+from pluginkit.cli import _abi
+from pluginkit.cli import _sessions as sessions
+from pluginkit.cli import _tools as tools
+from pluginkit.cli._table import format_table
 
-__all__ = ["COMMAND_MODULES", "main"]
-
-#: Families that add subcommands: each module has ``add_commands(subparsers)``; a command's handler receives the
-#: parsed arguments (``args.config`` is the configuration file) and returns the exit code.
-COMMAND_MODULES = ("pluginkit.tools._commands", "pluginkit.sessions._commands")
-
-
-def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [line.format(*headers).rstrip(), line.format(*("-" * w for w in widths)).rstrip()]
-    out += [line.format(*map(str, row)).rstrip() for row in rows]
-    return "\n".join(out)
+__all__ = ["build_parser", "main"]
 
 
 def _manager(args: argparse.Namespace) -> Any:
-    from pluginkit import PluginManager
+    from pluginkit.runtime import PluginManager  # deferred: `pluginkit --help` need not import the runtime
 
     return PluginManager(args.config)
-
-
-def cmd_methods(args: argparse.Namespace) -> int:
-    methods = list(abi.METHODS.values())
-    if args.json:
-        print(json.dumps([_method_dict(m) for m in methods], indent=2))
-        return 0
-    rows = [
-        (
-            m.name,
-            m.hook_name if m.is_hook else "(host)",
-            f"{m.params.__name__} -> {m.result.__name__}",
-            m.capability or "-",
-            m.combine.value,
-            m.stage.name.lower() if m.stage is not None else "-",
-            ("async ok" if m.may_be_async else "sync") if m.is_hook else "-",
-        )
-        for m in methods
-    ]
-    print(f"pluginkit ABI {abi.ABI_VERSION} (schema {abi.SCHEMA_VERSION}): {len(methods)} methods")
-    print(_table(rows, ("method", "hook", "params -> result", "capability", "several plugins", "stage", "async")))
-    return 0
-
-
-def _method_dict(m: abi.Method) -> dict[str, Any]:
-    return {
-        "name": m.name,
-        "hook": m.hook_name if m.is_hook else None,
-        "params": m.params.__name__,
-        "result": m.result.__name__,
-        "capability": m.capability,
-        "combine": m.combine.value,
-        "fallback": m.fallback.value,
-        "owner": m.owner or None,
-        "stage": m.stage.name.lower() if m.stage is not None else None,
-        "async": m.may_be_async if m.is_hook else None,
-        "timeout": m.timeout,
-        "summary": m.summary,
-    }
 
 
 def _load_and_list(args: argparse.Namespace) -> tuple[Any, list[Any]]:
@@ -105,7 +55,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         for p in plugins
     ]
-    print(_table(rows, ("id", "distribution", "version", "priority", "capabilities", "state")))
+    print(format_table(rows, ("id", "distribution", "version", "priority", "capabilities", "state")))
     return 0
 
 
@@ -123,10 +73,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     manager, plugins = _load_and_list(args)
     findings = 0
-    print(f"pluginkit ABI {abi.ABI_VERSION}; {len(plugins)} plugin(s) found")
+    from pluginkit.abi import ABI_VERSION  # deferred like the manager: not needed by `pluginkit --help`
+
+    print(f"pluginkit ABI {ABI_VERSION}; {len(plugins)} plugin(s) found")
     rows = [(p.id, f"{p.import_seconds * 1000:.1f} ms", p.state.value) for p in plugins if p.source == "entry-point"]
     if rows:
-        print(_table(rows, ("plugin", "import time", "state")))
+        print(format_table(rows, ("plugin", "import time", "state")))
     for conflict in manager.conflicts:
         findings += 1
         print(
@@ -149,7 +101,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pluginkit.cli._demo import run_demo
+    from pluginkit.cli._demo import run_demo  # deferred: the demo imports the whole pipeline
 
     return run_demo(args)
 
@@ -163,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_list)
     p = sub.add_parser("methods", help="the ABI table")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_methods)
+    p.set_defaults(run=_abi.cmd_methods)
     p = sub.add_parser("invoke", help="run an ABI method and print its envelope")
     p.add_argument("method")
     p.add_argument("params", nargs="?", help="JSON params, or - to read stdin (default {})")
@@ -172,14 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_doctor)
     p = sub.add_parser("demo", help="the end-to-end demo")
     p.set_defaults(run=cmd_demo)
-    for module in COMMAND_MODULES:
-        try:
-            commands = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and module.startswith(exc.name)):
-                raise
-            continue
-        commands.add_commands(sub)
+    for family in (tools, sessions):
+        family.add_commands(sub)
     return parser
 
 
@@ -187,12 +133,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except PluginKitError as exc:
-        print(f"pluginkit: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # A PluginKitError comes from code that imported pluginkit.errors; looking it up here keeps that import
+        # (and attrs) out of `pluginkit --help`.
+        errors = sys.modules.get("pluginkit.errors")
+        if errors is None or not isinstance(exc, errors.PluginKitError):
+            raise
+        print(f"pluginkit: {exc}", file=sys.stderr)
+        return 2
     return code
 

@@ -19,7 +19,12 @@ from typing import Any
 
 from pluginkit import abi
 from pluginkit import types as t
-from pluginkit.cli._commands import _table
+from pluginkit.cli._abi import cmd_methods
+from pluginkit.cli._table import format_table
+from pluginkit.pipeline import Pipeline, Request, StageError
+from pluginkit.runtime import PluginManager
+from pluginkit.scheduling import Credential
+from pluginkit.sessions import Message, open_session_store
 
 __all__ = ["run_demo"]
 
@@ -84,9 +89,6 @@ def _delta_text(chunk: bytes) -> str:
 
 
 async def _run(args: argparse.Namespace, workdir: Path) -> int:
-    from pluginkit import PluginManager
-    from pluginkit.pipeline import Pipeline, Request, StageError
-    from pluginkit.scheduling import Credential
 
     config: Any = args.config or {
         # openai-http needs a real upstream (its base_url) and postgres-sessions a server: the demo stays offline
@@ -103,7 +105,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         plugins = manager.plugins()
         rows = [(p.id, p.distribution or p.source, p.version, p.state.value, ",".join(p.capabilities) or "-")
                 for p in plugins]
-        print(_table(rows, ("id", "distribution", "version", "state", "capabilities")) if rows else "  none")
+        print(format_table(rows, ("id", "distribution", "version", "state", "capabilities")) if rows else "  none")
         active = {p.id for p in plugins if p.state.value == "active"}
         provider = "local" if "local-executor" in active else "builtin"
         pipeline = Pipeline(
@@ -160,7 +162,6 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
 
 async def _record_session(manager: Any, workdir: Path, answer: str) -> None:
     """Keep the demo's exchange in the configured session store (a plugin's, else SQLite) and search it."""
-    from pluginkit.sessions import Message, open_session_store
 
     store = open_session_store(manager, path=workdir / "sessions.sqlite3")
     try:
@@ -189,8 +190,6 @@ def _print_usage(path: Path, manager: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from pluginkit.cli._commands import cmd_methods
-
     print("== The ABI (pluginkit methods) ==")
     cmd_methods(argparse.Namespace(json=False))
     print()

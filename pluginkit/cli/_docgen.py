@@ -6,6 +6,8 @@ from what this module renders, so the reference can never drift from the code.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 import sys
 import typing
@@ -88,9 +90,6 @@ def render_methods() -> str:
 
 
 def _enum_member_doc(enum_cls: type, name: str) -> str:
-    import ast
-    import inspect
-
     source = inspect.getsource(enum_cls)
     tree = ast.parse(source)
     lines = source.splitlines()

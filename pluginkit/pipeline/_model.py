@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from pluginkit import types as t
+from pluginkit.errors import PluginKitError
 from pluginkit.pipeline._formats import normalize_formats
 from pluginkit.runtime import NoteSink, Plan, PluginState
 from pluginkit.wire._payload import builder
@@ -284,3 +285,20 @@ REQUEST_STAGES = (
     "request.normalize", "thinking.apply", "executor.execute", "response.normalize_before", "response.translate",
     "response.normalize_after", "response.intercept_after",
 )
+
+
+#: What the request side hands on: the client request's headers, body and metadata after interception.
+Front = tuple[t.Headers, bytes, t.Metadata]
+
+
+class StageError(PluginKitError):
+    """A request failed in ``stage`` (an ABI method name); ``trace`` shows how far it got."""
+
+    def __init__(self, stage: str, error: PluginKitError, trace: Trace) -> None:
+        message = error.message if error.message.startswith(f"{stage}:") else f"{stage}: {error.message}"
+        super().__init__(
+            error.code, message, error.retryable, http_status=error.http_status, retry_after=error.retry_after
+        )
+        self.stage = stage
+        self.trace = trace
+        trace.close(stage, ("failed: {}", error.code))  # the plugins it noted belong to it, not to the next stage

@@ -30,10 +30,12 @@ from pluginkit.errors import PluginKitError
 from pluginkit.pipeline._formats import normalize_formats, usage_from_body
 from pluginkit.pipeline._model import (
     ExecutorChoice,
+    Front,
     NativeExecutor,
     Request,
     Response,
     Route,
+    StageError,
     Stages,
     Trace,
     Translate,
@@ -51,7 +53,6 @@ __all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 perf_ns = time.perf_counter_ns
 _NO_TRIES: frozenset[str] = frozenset()
 #: What the front stages made of a request: the headers, body and metadata every later stage sees.
-Front = tuple[t.Headers, bytes, t.Metadata]
 #: Bound of a snapshot's route cache (client format × provider pairs).
 MAX_ROUTES = 256
 # Params constructors taking the named fields positionally, in this order (see pluginkit.wire._payload.builder).
@@ -71,19 +72,6 @@ _response_intercept = builder(
     "response_headers", "original_request", "request_body", "body", "status_code", "metadata",
 )
 _response = builder(Response, "status", "headers", "body", "trace", "usage", "credential", "provider")
-
-
-class StageError(PluginKitError):
-    """A request failed in ``stage`` (an ABI method name); ``trace`` shows how far it got."""
-
-    def __init__(self, stage: str, error: PluginKitError, trace: Trace) -> None:
-        message = error.message if error.message.startswith(f"{stage}:") else f"{stage}: {error.message}"
-        super().__init__(
-            error.code, message, error.retryable, http_status=error.http_status, retry_after=error.retry_after
-        )
-        self.stage = stage
-        self.trace = trace
-        trace.close(stage, ("failed: {}", error.code))  # the plugins it noted belong to it, not to the next stage
 
 
 class Pipeline:

@@ -26,11 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.pipeline import _pipeline
 from pluginkit.pipeline._formats import usage_from_body
-from pluginkit.pipeline._model import ExecutorChoice, Request, Route, Stages, Trace, response_params, usage_record
-from pluginkit.runtime import EMPTY, Failed, Plan, call_sync, current_request_id, merge_headers, run_async, settle_sync
-from pluginkit.runtime._plan import P
+from pluginkit.pipeline._model import (
+    ExecutorChoice,
+    Front,
+    Request,
+    Route,
+    StageError,
+    Stages,
+    Trace,
+    response_params,
+    usage_record,
+)
+from pluginkit.runtime import Plan, current_request_id, merge_headers, run_async
 from pluginkit.wire._payload import builder
 
 if TYPE_CHECKING:
@@ -46,7 +54,6 @@ _chunk_request = builder(
     t.StreamChunkInterceptRequest, "source_format", "model", "requested_model", "request_headers",
     "response_headers", "original_request", "request_body", "metadata",
 )
-_CHUNK_RESULT = t.StreamChunkInterceptResult
 #: :meth:`ChunkProcessor.process_sync` cannot run this chunk without awaiting (a plan stopped being inline).
 AWAIT: Any = object()
 
@@ -62,8 +69,6 @@ class ChunkProcessor:
     __slots__ = (
         "after_plan",
         "before_plan",
-        "chunk_function",
-        "chunk_impl",
         "chunk_plan",
         "dropped",
         "ereq",
@@ -150,9 +155,6 @@ class ChunkProcessor:
         self.after_plan: Plan = stages.normalize_after
         self.translate_plan: Plan = stages.response_translate
         self.chunk_plan: Plan = stages.chunk
-        self.chunk_impl = stages.chunk.impls[0] if len(stages.chunk.impls) == 1 else None
-        #: The lone interceptor's function when it takes just ``params`` (called directly per chunk), else None.
-        self.chunk_function = self.chunk_impl.function if self.chunk_impl and self.chunk_impl.mode == P else None
         # every stage that runs per chunk can run inline (a stage that does not run cannot get in the way)
         self.sync = (
             (not self.normalizing_before or self.before_plan.inline)
@@ -163,13 +165,7 @@ class ChunkProcessor:
         #: ``step(processor, chunk)``: one chunk without awaiting (:data:`AWAIT` when that is not possible). A plain
         #: function, not a bound method: storing ``self.method`` on ``self`` would make a reference cycle, and keep
         #: the stream's history alive until the cyclic collector runs.
-        self.step: Callable[[ChunkProcessor, bytes], Any] = (
-            _must_await
-            if not self.sync
-            else ChunkProcessor._intercepting_only
-            if self.intercepting and not self.transforming and self.chunk_impl is not None
-            else ChunkProcessor.process_sync
-        )
+        self.step: Callable[[ChunkProcessor, bytes], Any] = ChunkProcessor.process_sync if self.sync else _must_await
         return self.sync
 
     def _response_params(self, body: bytes) -> t.ResponseTranslateRequest:
@@ -232,45 +228,6 @@ class ChunkProcessor:
             self.index += 1
             return body
         return self._intercept_sync(body)
-
-    def _intercepting_only(self, chunk: bytes) -> Any:
-        """:meth:`process_sync` for streams whose only per-chunk stage is one interceptor (the common case): what
-        :meth:`_intercept_sync` does, inlined, since every call per chunk shows in the interceptor's cost."""
-        runtime = self.runtime
-        impl = self.chunk_impl
-        if runtime.plans is not self.token or impl is None:
-            return self.process_sync(chunk)
-        if chunk.partition(b"usage")[1]:
-            usage_from_body(chunk, self.usage.detail)
-        params = self.params
-        history = self.history
-        index = self.index
-        params.body, params.chunk_index, params.history_chunks = chunk, index, history[:]
-        function = self.chunk_function
-        if function is not None:  # ``def hook(params)``: called here, _call_sync's handling only for unusual answers
-            try:
-                answer = function(params)
-            except Exception as exc:
-                answer = settle_sync(self.chunk_plan, impl, runtime, None, exc)
-            else:
-                if answer.__class__ is not _CHUNK_RESULT:
-                    answer = settle_sync(self.chunk_plan, impl, runtime, answer, None)
-        else:
-            answer = call_sync(self.chunk_plan, impl, params, runtime)
-        self.index = index + 1
-        if answer.__class__ is not Failed and answer is not EMPTY:
-            if answer.drop_chunk:
-                self.dropped += 1
-                return None
-            chunk = answer.body or chunk
-        history.append(chunk)
-        size = self.history_bytes + len(chunk)
-        if len(history) > HISTORY_CHUNKS:  # full: the oldest goes (the usual case once 64 chunks went by)
-            size -= len(history.pop(0))
-        while size > HISTORY_BYTES and history:  # chunks are small: this loop rarely runs
-            size -= len(history.pop(0))
-        self.history_bytes = size
-        return chunk
 
     def _intercept_sync(self, body: bytes) -> bytes | None:
         """``response.intercept_stream_chunk`` for one chunk after the other stages, inline."""
@@ -414,7 +371,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                                 usage.ttft_ns, timed = perf_ns() - started, True
                             yield out
         except PluginKitError as exc:
-            raise _pipeline.StageError("executor.execute_stream", exc, trace) from None
+            raise StageError("executor.execute_stream", exc, trace) from None
         finally:
             await _close(source)
         # decisions as (format, *args): formatted only if the trace is read
@@ -433,7 +390,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                 ("{} chunks, {} dropped", processor.index, processor.dropped), processor.notes,
             )
         pipeline._finish_usage(usage, pick, choice, started, usage.ttft_ns or None, trace)
-    except _pipeline.StageError as exc:
+    except StageError as exc:
         usage.failed, usage.failure = True, t.UsageFailure(status_code=exc.http_status, body=exc.message.encode())
         pipeline._finish_usage(usage, None, None, started, None, trace)
         raise
@@ -453,7 +410,7 @@ async def _open(
     request, trace = response.request, response.trace
     stages, counted = pipeline._begin(trace)
     try:
-        front: _pipeline.Front | None = None
+        front: Front | None = None
         tried: set[str] = set()
         while True:
             front, pick, route, ereq = await pipeline._request_side(request, front, trace, tried, stages)
@@ -469,7 +426,7 @@ async def _open(
             except PluginKitError as exc:
                 trace.add("executor.execute_stream", stage_started, f"{choice.name} failed: {exc.code}", None)
                 if not await pipeline._may_retry(exc, pick, request, tried):
-                    raise _pipeline.StageError("executor.execute_stream", exc, trace) from None
+                    raise StageError("executor.execute_stream", exc, trace) from None
                 continue
             break
         headers, body, metadata = front

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from pluginkit import types as t
+from pluginkit import wire
 from pluginkit.runtime._context import PluginContext
 
 __all__ = ["PluginInfo", "PluginRecord", "PluginState"]
@@ -118,8 +119,6 @@ class PluginInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``pluginkit list --json``)."""
-        from pluginkit import wire
-
         return {
             "id": self.id,
             "source": self.source,

@@ -101,7 +101,7 @@ class RedisState:
 
     @classmethod
     def from_url(cls, url: str = "redis://127.0.0.1:6379/0", *, prefix: str = "pluginkit:") -> RedisState:
-        import redis.asyncio
+        import redis.asyncio  # deferred: an optional dependency (pluginkit[redis])
 
         return cls(redis.asyncio.Redis.from_url(url), prefix=prefix)
 

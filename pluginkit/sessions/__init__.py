@@ -104,6 +104,7 @@ _LAZY = {"PluginSessionStore", "SessionStorePlugin", "open_session_store"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        # deferred: the plugin adapter imports the runtime; a store alone need not
         from pluginkit.sessions import _plugin
 
         return getattr(_plugin, name)

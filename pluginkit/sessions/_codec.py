@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import typing
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,8 +119,6 @@ _PART_FIELDS: dict[str, tuple[str, bool]] = {}  # wire key → (attribute, is a 
 
 
 def _part_fields() -> dict[str, tuple[str, bool]]:
-    import typing
-
     if not _PART_FIELDS:
         hints = typing.get_type_hints(MessageContent)
         for attribute, key in wire_names(MessageContent).items():

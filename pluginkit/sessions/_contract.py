@@ -8,14 +8,15 @@ adapter to a plugin store implements it, and the conformance kit tests it.
 from __future__ import annotations
 
 import abc
-import enum
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Self
 
+from pluginkit.sessions._sync import SyncSessionStore
 from pluginkit.sessions._types import (
+    UNSET,
     ChatHistoryMatch,
     Message,
     ModelConfig,
@@ -24,25 +25,11 @@ from pluginkit.sessions._types import (
     SessionInsights,
     SessionType,
     TokenStatsUpdate,
+    Unset,
 )
-
-if TYPE_CHECKING:
-    from pluginkit.sessions._sync import SyncSessionStore
 
 __all__ = ["DEFAULT_MAX_IMPORT_BYTES", "DEFAULT_SEARCH_LIMIT", "MAX_SEARCH_LIMIT", "UNSET", "SessionStore", "Unset"]
 
-
-class Unset(enum.Enum):
-    """The type of :data:`UNSET`."""
-
-    UNSET = "UNSET"
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-#: "Leave this field as it is" in partial updates (``None`` means "set it to null").
-UNSET: Final = Unset.UNSET
 
 #: Results of ``search_chat_history`` when no limit is given (the seed's default).
 DEFAULT_SEARCH_LIMIT = 10
@@ -202,8 +189,6 @@ class SessionStore(abc.ABC):
 
     def sync(self) -> SyncSessionStore:
         """A blocking facade over this store, for code without an event loop."""
-        from pluginkit.sessions._sync import SyncSessionStore
-
         return SyncSessionStore(self)
 
 

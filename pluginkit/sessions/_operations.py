@@ -16,8 +16,8 @@ from typing import Any
 import attrs
 
 from pluginkit.sessions import _params as p
-from pluginkit.sessions._contract import METHOD_NAMES, UNSET, SessionStore
-from pluginkit.sessions._types import Session, SessionInsights
+from pluginkit.sessions._contract import METHOD_NAMES, SessionStore
+from pluginkit.sessions._types import UNSET, Session, SessionInsights
 from pluginkit.types import Empty
 
 __all__ = ["OPERATIONS", "Operation"]

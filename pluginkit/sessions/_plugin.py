@@ -19,10 +19,11 @@ from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.abi._hookspecs import hookimpl
 from pluginkit.errors import PluginKitError
-from pluginkit.sessions._contract import UNSET, SessionStore, Unset
+from pluginkit.sessions._contract import SessionStore
 from pluginkit.sessions._errors import BY_CODE, InvalidSessionData, SessionStoreError
 from pluginkit.sessions._operations import BY_NAME, OPERATIONS, Operation
 from pluginkit.sessions._types import (
+    UNSET,
     ChatHistoryMatch,
     Message,
     ModelConfig,
@@ -31,6 +32,7 @@ from pluginkit.sessions._types import (
     SessionInsights,
     SessionType,
     TokenStatsUpdate,
+    Unset,
 )
 
 if TYPE_CHECKING:
@@ -269,6 +271,6 @@ def open_session_store(
         manager.load()
         if store_plugins(manager):
             return PluginSessionStore(manager)
-    from pluginkit.sessions._sqlite import SqliteSessionStore
+    from pluginkit.sessions._sqlite import SqliteSessionStore  # deferred: sqlite3 loads only when it is the store
 
     return SqliteSessionStore(path)

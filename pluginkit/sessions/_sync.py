@@ -14,8 +14,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from pluginkit.sessions._contract import UNSET, Unset
 from pluginkit.sessions._types import (
+    UNSET,
     ChatHistoryMatch,
     Message,
     ModelConfig,
@@ -24,6 +24,7 @@ from pluginkit.sessions._types import (
     SessionInsights,
     SessionType,
     TokenStatsUpdate,
+    Unset,
 )
 
 if TYPE_CHECKING:

@@ -16,13 +16,14 @@ import enum
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from attrs import Factory
 
 from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
+    "UNSET",
     "ChatHistoryMatch",
     "ContentType",
     "Conversation",
@@ -36,6 +37,7 @@ __all__ = [
     "SessionInsights",
     "SessionType",
     "TokenStatsUpdate",
+    "Unset",
     "extension_key",
 ]
 
@@ -312,3 +314,16 @@ def extension_key(name: str, version: str) -> str:
     if not name or not version or "." in version:
         raise ValueError("an extension key needs a name and a version without dots")
     return f"{name}.{version}"
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: "Leave this field as it is" in partial updates (``None`` means "set it to null").
+UNSET: Final = Unset.UNSET

@@ -48,7 +48,7 @@ def run_stateful_contract(
     """Drive ``store`` and the in-memory model with random sequences of all 18 methods (hypothesis) and raise
     ``AssertionError`` on the first difference — the kit's stateful test, callable outside pytest too.
     ``derandomize=True`` draws the same sequences on every run."""
-    from pluginkit.testing._stateful import run_stateful_contract as run
+    from pluginkit.testing._stateful import run_stateful_contract as run  # deferred: hypothesis is slow to import
 
     run(store, max_examples=max_examples, steps=steps, runner=runner, shrink=shrink, derandomize=derandomize)
 

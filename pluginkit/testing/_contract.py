@@ -26,6 +26,7 @@ from pluginkit.sessions import (
     SessionNotFound,
     SessionStore,
     SessionType,
+    SyncSessionStore,
     TokenStatsUpdate,
 )
 
@@ -420,8 +421,6 @@ class SessionStoreContract:
         )
 
     def test_sync_facade(self, store: StoreDriver) -> None:
-        from pluginkit.sessions import SyncSessionStore
-
         facade = SyncSessionStore(store.store, owns_store=False)
         try:
             session = facade.create_session("/w", "sync")
@@ -433,7 +432,7 @@ class SessionStoreContract:
 
     # -- random sequences -----------------------------------------------------------------------------------
     def test_random_sequences_match_the_model(self, store: StoreDriver, request: pytest.FixtureRequest) -> None:
-        from pluginkit.testing._stateful import run_stateful_contract
+        from pluginkit.testing._stateful import run_stateful_contract  # deferred: hypothesis is slow to import
 
         examples = int(request.config.getoption("pluginkit_examples"))
         shrink = not request.config.getoption("pluginkit_no_shrink")

@@ -39,7 +39,7 @@ from pluginkit.tools._toolset import BoundTool, ToolSet
 from pluginkit.tools._types import Tool, ToolCallRequest, ToolError, ToolList
 from pluginkit.tools._validate import SchemaError, ValidationError, compile_schema
 
-if TYPE_CHECKING:  # imported lazily: this package is first imported while the ABI table is being built
+if TYPE_CHECKING:  # imported on first use, by __getattr__ below
     from pluginkit.tools._registry import ToolConflict, ToolEntry, ToolPlugin, ToolRegistry
 
 __all__ = [
@@ -84,6 +84,7 @@ _LAZY = {"ToolConflict", "ToolEntry", "ToolPlugin", "ToolRegistry"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        # deferred: the registry imports discovery and threads; a plugin's ToolSet need not
         from pluginkit.tools import _registry
 
         return getattr(_registry, name)

@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from pluginkit.runtime import PluginContext
 from pluginkit.tools._convert import jsonable, structure
 from pluginkit.tools._validate import SchemaError, ValidationError, compile_schema
 
@@ -113,8 +114,6 @@ def derive(function: Callable[..., Any], *, description: str | None = None) -> S
 
 
 def _is_context(annotation: Any) -> bool:
-    from pluginkit.runtime import PluginContext
-
     return annotation is PluginContext
 
 

@@ -27,6 +27,7 @@ from pluginkit.tools._values import (
     _is_string,
     json_equal,
 )
+from pluginkit.wire._codegen import compile_function
 
 Check = Callable[[Any], None]
 
@@ -403,8 +404,7 @@ def _generate_object(
         lines.append("    _extra(value)")
     if limits is not None:
         lines.append("    _limits(value)")
-    exec(compile("\n".join(lines), "<pluginkit.tools schema check>", "exec"), namespace)
-    return namespace["check_object"]  # type: ignore[no-any-return]
+    return compile_function("\n".join(lines), "check_object", namespace, "tool schema check")
 
 
 

@@ -24,7 +24,7 @@ __all__ = ["build_server", "serve_stdio"]
 
 def _require_mcp() -> Any:
     try:
-        import mcp.types
+        import mcp.types  # deferred: an optional dependency (pluginkit[mcp])
     except ImportError:
         raise PluginKitError(
             "not_handled", "`pluginkit mcp` needs the MCP SDK: pip install 'pluginkit[mcp]'"
@@ -95,7 +95,7 @@ async def serve_stdio(registry: ToolRegistry, name: str = "pluginkit", version: 
     protocol stream.
     """
     _require_mcp()
-    from mcp.server.stdio import stdio_server
+    from mcp.server.stdio import stdio_server  # deferred: optional, as above
 
     with contextlib.redirect_stdout(sys.stderr):
         registry.load_all()

@@ -13,21 +13,19 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 import pluggy
 
 from pluginkit.abi import ABI_VERSION
 from pluginkit.errors import PluginError, PluginKitError
 from pluginkit.redaction import redact_text
+from pluginkit.runtime import PluginContext
 from pluginkit.tools._from_function import derive
 from pluginkit.tools._results import CallToolResult, error_result, to_result
 from pluginkit.tools._schema import check_input_schema, check_tool_name
 from pluginkit.tools._types import Tool, ToolCallRequest, ToolList
 from pluginkit.tools._validate import SchemaError, ValidationError, compile_schema
-
-if TYPE_CHECKING:
-    from pluginkit.runtime import PluginContext
 
 __all__ = ["BoundTool", "ToolSet"]
 
@@ -277,8 +275,6 @@ class ToolSet:
 
 
 def _annotated_context(function: Function, param: str) -> bool:
-    from pluginkit.runtime import PluginContext
-
     try:
         hints = inspect.get_annotations(function, eval_str=True)
     except Exception:

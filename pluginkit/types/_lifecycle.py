@@ -48,7 +48,7 @@ class LifecycleRequest:
 
 def _load_yaml(text: bytes) -> Any:
     try:
-        import yaml  # type: ignore[import-untyped]
+        import yaml  # type: ignore[import-untyped]  # deferred: an optional dependency
     except ImportError:
         raise wire.WireError(
             "config_yaml is YAML, not JSON; install PyYAML to read it", ["config_yaml"]

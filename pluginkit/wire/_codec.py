@@ -10,7 +10,7 @@ import cattrs
 
 from pluginkit.wire._hooks import make_converter
 from pluginkit.wire._payload import is_payload
-from pluginkit.wire._scalars import WireError, dumps, loads
+from pluginkit.wire._scalars import WireError, dumps, loads, use_payload_encoder
 
 __all__ = ["converter", "decode", "encode", "from_wire", "to_wire"]
 
@@ -55,6 +55,9 @@ def from_wire(data: Any, tp: type[T]) -> T:
     except (TypeError, ValueError, AttributeError) as exc:  # garbage that slipped past a check
         raise WireError(f"invalid value: {exc}") from None
     return value
+
+
+use_payload_encoder(to_wire)
 
 
 def encode(value: Any) -> bytes:

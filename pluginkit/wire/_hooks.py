@@ -17,7 +17,8 @@ from typing import Any, Union, get_args, get_origin
 import attrs
 import cattrs
 
-from pluginkit.wire._payload import is_payload, unwrap_key, wire_names
+from pluginkit.wire._codegen import compile_function
+from pluginkit.wire._payload import is_payload, plain_init, unwrap_key, wire_names
 from pluginkit.wire._scalars import (
     _INT64_MAX,
     _INT64_MIN,
@@ -75,9 +76,7 @@ class _Gen:
 
     def compile(self, name: str) -> Callable[..., Any]:
         source = "\n".join(self.lines)
-        namespace = dict(self.globals)
-        exec(compile(source, f"<pluginkit.wire {name}>", "exec"), namespace)
-        fn: Callable[..., Any] = namespace[name]
+        fn = compile_function(source, name, dict(self.globals), f"wire hook {name}")
         fn.__pluginkit_source__ = source  # type: ignore[attr-defined]
         return fn
 
@@ -270,7 +269,7 @@ def _make_structure(cls: type) -> Callable[[Any, Any], Any]:
             lines.append(f"            e.path.insert(0, {wire!r}); raise")
             if inner is datetime and not optional:
                 lines.append(f"        if {var} is None: {var} = {default}")
-    if _plain_init(cls):  # filling a bare instance skips the keyword call into attrs' __init__
+    if plain_init(cls):  # filling a bare instance skips the keyword call into attrs' __init__
         gen.globals["_new"] = object.__new__
         lines.append("    _o = _new(_cls)")
         lines.extend(f"    _o.{field.name} = a{index}" for index, field in enumerate(fields))
@@ -278,23 +277,6 @@ def _make_structure(cls: type) -> Callable[[Any, Any], Any]:
     else:
         lines.append(f"    return _cls({', '.join(kwargs)})")
     return gen.compile(fn_name)
-
-
-def _plain_init(cls: type) -> bool:
-    """Whether ``cls(**kwargs)`` only stores its arguments (attrs' own ``__init__``; no validators, converters,
-    on_setattr or pre/post-init hooks; not frozen), so that setting them on ``object.__new__(cls)`` is the same."""
-    klass: Any = cls  # typeshed's signatures of __init__/__setattr__ only get in the way here
-    code = getattr(klass.__dict__.get("__init__"), "__code__", None)
-    return (
-        code is not None
-        and code.co_filename.startswith("<attrs generated")
-        and klass.__setattr__ is object.__setattr__
-        and not hasattr(cls, "__attrs_pre_init__")
-        and not hasattr(cls, "__attrs_post_init__")
-        and not any(
-            f.validator or f.converter or f.on_setattr or not f.init or f.alias != f.name for f in attrs.fields(cls)
-        )
-    )
 
 
 def _fold(o: dict[str, Any], known: frozenset[str], folded: dict[str, str], unwrap: str | None) -> dict[str, Any]:

@@ -10,10 +10,14 @@ wire name is derived once, here, and can be overridden per field with ``wire_fie
 
 from __future__ import annotations
 
+import types as pytypes
+import typing
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, dataclass_transform, overload
 
 import attrs
+
+from pluginkit.wire._codegen import compile_function
 
 __all__ = ["WIRE_NAME", "builder", "pascal_case", "payload", "wire_field", "wire_names"]
 
@@ -102,8 +106,6 @@ def wire_names(cls: type) -> dict[str, str]:
 def _field_copier(tp: Any) -> Callable[[Any], Any] | None:
     """A function copying a value of ``tp`` so that mutating the copy cannot reach the original, or ``None``
     when values of ``tp`` are immutable and can be shared."""
-    import types as pytypes
-    import typing
 
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -141,7 +143,6 @@ def copier(cls: type[T]) -> Callable[[T], T]:
     existing = _COPIERS.get(cls)
     if existing is not None:
         return existing
-    import typing
 
     hints = typing.get_type_hints(cls)
     names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
@@ -156,10 +157,9 @@ def copier(cls: type[T]) -> Callable[[T], T]:
             namespace[f"_c_{name}"] = fn
             args.append(f"_c_{name}(o.{name})")
     source = f"def copy_{cls.__name__}(o):\n    return _cls({', '.join(args)})\n"
-    exec(compile(source, f"<pluginkit copier {cls.__name__}>", "exec"), namespace)
-    fn = namespace[f"copy_{cls.__name__}"]
+    fn = compile_function(source, f"copy_{cls.__name__}", namespace, f"copier {cls.__name__}")
     _COPIERS[cls] = fn
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def zero_test(cls: type) -> Callable[[Any], bool]:
@@ -171,9 +171,7 @@ def zero_test(cls: type) -> Callable[[Any], bool]:
     if not names:
         return lambda o: True
     source = f"def is_zero(o):\n    return not (o.{' or o.'.join(names)})\n"
-    namespace: dict[str, Any] = {}
-    exec(compile(source, f"<pluginkit zero test {cls.__name__}>", "exec"), namespace)
-    return namespace["is_zero"]  # type: ignore[no-any-return]
+    return compile_function(source, "is_zero", {}, f"zero test {cls.__name__}")
 
 
 _BUILDERS: dict[tuple[type, tuple[str, ...]], Callable[..., Any]] = {}
@@ -201,8 +199,6 @@ def builder(cls: type[T], *given: str) -> Callable[..., T]:
 
 
 def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
-    from pluginkit.wire._hooks import _plain_init  # the wire module owns that rule (and imports this one)
-
     fields = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
     unknown = [name for name in given if name not in fields]
     if unknown or len(set(given)) != len(given):
@@ -212,7 +208,7 @@ def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
         raise ValueError(f"builder({cls.__name__}): required fields not given: {', '.join(missing)}")
     namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_unset": _UNSET}
     name_of = f"build_{cls.__name__}"
-    if not _plain_init(cls) or any(
+    if not plain_init(cls) or any(
         isinstance(f.default, attrs.Factory) and f.default.takes_self  # type: ignore[arg-type]
         for f in fields.values()
     ):
@@ -252,10 +248,25 @@ def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
                 body.append(f"    o.{name} = {value}")
         signature = ", ".join(params)  # not keyword-only: CPython fills positional defaults from a tuple, faster
         source = f"def {name_of}({signature}):\n    o = _new(_cls)\n" + "\n".join([*body, "    return o\n"])
-    exec(compile(source, f"<pluginkit builder {cls.__name__}>", "exec"), namespace)
-    fn: Callable[..., T] = namespace[name_of]
-    return fn
+    return compile_function(source, name_of, namespace, f"builder {cls.__name__}")
 
 
 #: "Argument not given" for generated builders (``None`` is a legitimate value of optional fields).
 _UNSET: Any = object()
+
+
+def plain_init(cls: type) -> bool:
+    """Whether ``cls(**kwargs)`` only stores its arguments (attrs' own ``__init__``; no validators, converters,
+    on_setattr or pre/post-init hooks; not frozen), so that setting them on ``object.__new__(cls)`` is the same."""
+    klass: Any = cls  # typeshed's signatures of __init__/__setattr__ only get in the way here
+    code = getattr(klass.__dict__.get("__init__"), "__code__", None)
+    return (
+        code is not None
+        and code.co_filename.startswith("<attrs generated")
+        and klass.__setattr__ is object.__setattr__
+        and not hasattr(cls, "__attrs_pre_init__")
+        and not hasattr(cls, "__attrs_post_init__")
+        and not any(
+            f.validator or f.converter or f.on_setattr or not f.init or f.alias != f.name for f in attrs.fields(cls)
+        )
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import binascii
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -183,11 +183,24 @@ def sanitize_json(value: Any) -> Any:
         return sanitize_json(float(value))
     if isinstance(value, datetime):
         return format_time(value)
-    if attrs.has(value.__class__):
-        from pluginkit.wire import to_wire  # payloads nested in free-form metadata: their wire form
-
-        return sanitize_json(to_wire(value))
+    if attrs.has(value.__class__):  # a payload nested in free-form metadata: its wire form
+        return sanitize_json(_payload_to_wire(value))
     return _MISSING
+
+
+def _no_codec(value: Any) -> Any:
+    raise RuntimeError("pluginkit.wire's codec is not loaded")
+
+
+#: How a payload nested in free-form metadata is written: the codec's ``to_wire``, handed over by
+#: :func:`use_payload_encoder` when the codec (which builds on this module) is imported.
+_payload_to_wire: Callable[[Any], Any] = _no_codec
+
+
+def use_payload_encoder(encode: Callable[[Any], Any]) -> None:
+    """Let :func:`sanitize_json` write nested payloads with ``encode`` (the codec's ``to_wire``)."""
+    global _payload_to_wire
+    _payload_to_wire = encode
 
 
 def _sanitize_metadata(value: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pluginkit.cli._table import format_table
 from pluginkit.errors import PluginKitError
 
 __all__ = ["add_commands"]
@@ -58,9 +59,9 @@ def _runner(handler: Handler) -> Callable[[argparse.Namespace], int]:
 
 
 async def _with_store(handler: Handler, args: argparse.Namespace) -> int:
-    from pluginkit import PluginManager
-    from pluginkit.sessions._plugin import open_session_store
-    from pluginkit.sessions._sqlite import SqliteSessionStore
+    # deferred: the store and the runtime load only when a sessions command runs, not for `pluginkit --help`
+    from pluginkit.runtime import PluginManager
+    from pluginkit.sessions import SqliteSessionStore, open_session_store  # deferred, as above
 
     manager = None
     if args.db:
@@ -76,12 +77,6 @@ async def _with_store(handler: Handler, args: argparse.Namespace) -> int:
             await asyncio.to_thread(manager.shutdown)
 
 
-def _table(rows: list[tuple[Any, ...]], headers: tuple[str, ...]) -> str:
-    from pluginkit.cli._commands import _table as table
-
-    return table(rows, headers)
-
-
 def _when(value: Any) -> str:
     return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -92,8 +87,8 @@ def _one_line(text: str, width: int = 60) -> str:
 
 
 async def _list(store: Any, args: argparse.Namespace) -> int:
-    from pluginkit import wire
-    from pluginkit.sessions._types import SessionType
+    from pluginkit import wire  # deferred, as above
+    from pluginkit.sessions import SessionType
 
     sessions = await (store.list_sessions_by_types(list(SessionType)) if args.all else store.list_sessions())
     if args.json:
@@ -104,7 +99,7 @@ async def _list(store: Any, args: argparse.Namespace) -> int:
         return 0
     rows = [(s.id, _one_line(s.name, 40) or "-", s.session_type, s.message_count, _when(s.updated_at))
             for s in sessions]
-    print(_table(rows, ("id", "name", "type", "messages", "updated (UTC)")))
+    print(format_table(rows, ("id", "name", "type", "messages", "updated (UTC)")))
     return 0
 
 
@@ -147,7 +142,7 @@ async def _import(store: Any, args: argparse.Namespace) -> int:
 
 
 async def _search(store: Any, args: argparse.Namespace) -> int:
-    from pluginkit import wire
+    from pluginkit import wire  # deferred, as above
 
     matches = await store.search_chat_history(args.query, limit=args.limit)
     if args.json:
@@ -158,5 +153,5 @@ async def _search(store: Any, args: argparse.Namespace) -> int:
         return 0
     rows = [(m.session_id, m.message_role, _when(m.timestamp), f"{m.relevance_score:.3g}", _one_line(m.message_content))
             for m in matches]
-    print(_table(rows, ("session", "role", "time (UTC)", "score", "message")))
+    print(format_table(rows, ("session", "role", "time (UTC)", "score", "message")))
     return 0

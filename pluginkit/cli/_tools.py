@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any
 
+from pluginkit import __version__
+from pluginkit.cli._table import format_table
 from pluginkit.errors import PluginKitError
 
 __all__ = ["add_commands"]
@@ -35,7 +37,7 @@ def add_commands(subparsers: Any) -> None:
 
 
 def _registry(args: argparse.Namespace) -> Any:
-    from pluginkit.tools._registry import ToolRegistry
+    from pluginkit.tools import ToolRegistry  # deferred: tools load when a tools command runs, not for --help
 
     return ToolRegistry(config=args.config)
 
@@ -64,10 +66,8 @@ def cmd_tools_list(args: argparse.Namespace) -> int:
     if not entries:
         print("no tools (no loaded plugin implements tool.list)")
     else:
-        from pluginkit.cli._commands import _table
-
         rows_t = [(e.name, e.plugin_id, _first_line(e.tool.description)) for e in entries]
-        print(_table(rows_t, ("tool", "plugin", "description")))
+        print(format_table(rows_t, ("tool", "plugin", "description")))
     for conflict in conflicts:
         print(f"conflict: {conflict}; the others are reachable as plugin_id.{conflict.name}")
     for problem in problems:
@@ -99,10 +99,9 @@ def cmd_tools_call(args: argparse.Namespace) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    import asyncio
+    import asyncio  # deferred like the registry
 
-    from pluginkit import __version__
-    from pluginkit.tools._mcp import serve_stdio
+    from pluginkit.tools._mcp import serve_stdio  # deferred: needs the optional MCP SDK
 
     registry = _registry(args)
     try:
