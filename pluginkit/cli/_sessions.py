@@ -8,7 +8,6 @@ Errors are one line on stderr and a non-zero exit (``pluginkit.cli._commands.mai
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -53,14 +52,18 @@ Handler = Callable[[Any, argparse.Namespace], Awaitable[int]]
 
 def _runner(handler: Handler) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        import asyncio  # deferred: `pluginkit --help` need not import asyncio
+
         return asyncio.run(_with_store(handler, args))
 
     return run
 
 
 async def _with_store(handler: Handler, args: argparse.Namespace) -> int:
-    # deferred: the store and the runtime load only when a sessions command runs, not for `pluginkit --help`
-    from pluginkit.runtime import PluginManager
+    # deferred: the store, the runtime and asyncio load only when a sessions command runs, not for --help
+    from asyncio import to_thread  # deferred, as above
+
+    from pluginkit.runtime import PluginManager  # deferred, as above
     from pluginkit.sessions import SqliteSessionStore, open_session_store  # deferred, as above
 
     manager = None
@@ -68,13 +71,13 @@ async def _with_store(handler: Handler, args: argparse.Namespace) -> int:
         store: Any = SqliteSessionStore(args.db)
     else:
         manager = PluginManager(args.config)
-        store = await asyncio.to_thread(open_session_store, manager)
+        store = await to_thread(open_session_store, manager)
     try:
         return await handler(store, args)
     finally:
         await store.aclose()
         if manager is not None:
-            await asyncio.to_thread(manager.shutdown)
+            await to_thread(manager.shutdown)
 
 
 def _when(value: Any) -> str:

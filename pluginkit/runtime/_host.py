@@ -12,8 +12,6 @@ import contextlib
 import itertools
 import logging
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -140,8 +138,8 @@ class HostServices:
 
     def __init__(self, *, http_timeout: float = 60.0, proxy_url: str | None = None) -> None:
         self.http_timeout = http_timeout
-        proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else None
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))
+        self._proxies = {"http": proxy_url, "https": proxy_url} if proxy_url else None
+        self._opener: Any = None  # built by the first host.http call
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._streams: dict[str, ExecutorStream] = {}
@@ -186,6 +184,12 @@ class HostServices:
         url = params.url
         if not url.lower().startswith(("http://", "https://")):
             raise host_error(f"host.http: only http and https URLs are fetched, not {url[:40]!r}")
+        # deferred: urllib (with http.client, email and ssl) loads with the first host.http call, not the host's start
+        import urllib.error
+        import urllib.request  # deferred, as above
+
+        if self._opener is None:
+            self._opener = urllib.request.build_opener(urllib.request.ProxyHandler(self._proxies))
         headers = {key: ", ".join(values) for key, values in params.headers.items()}
         request = urllib.request.Request(
             url, data=params.body or None, headers=headers, method=(params.method or "GET").upper()
