@@ -5,7 +5,8 @@
 * calling pip-installed plugins: :func:`plugins`, a manager that loads exactly the plugins named, and
   :func:`registry_on`, a tool registry;
 * the two wire formats the example plugins speak: translation calls, an independent SSE reader and the
-  accumulation of Anthropic and OpenAI streams the way a client does.
+  accumulation of Anthropic and OpenAI streams the way a client does;
+* the request pipeline's stage order, read from the ABI.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pluginkit import PluginManager, PluginState
+from pluginkit import PluginManager, PluginState, abi
 from pluginkit import types as t
 from pluginkit.tools import ToolRegistry
 
@@ -212,3 +213,19 @@ def openai_stream_completion(chunks: list[bytes]) -> dict[str, Any]:
     result["ids"], result["models"] = ids, models
     return result
 
+
+# --------------------------------------------------------------------------------------------------------------
+# The request pipeline's stage order
+# --------------------------------------------------------------------------------------------------------------
+
+
+def whole_request_stages() -> list[str]:
+    """The methods a whole (not streamed) request passes, in the ABI's order (:class:`pluginkit.abi.Stage`): at
+    each request-pipeline stage, the first method the table defines there (``executor.execute`` before
+    ``execute_stream`` and ``count_tokens``, ``response.intercept_after`` before ``intercept_stream_chunk``).
+    ``tests/abi/test_abi.py`` holds it to the seed's order."""
+    return [
+        next(m.name for m in abi.METHODS.values() if m.stage is stage)
+        for stage in sorted(abi.Stage)
+        if stage.in_request_pipeline
+    ]
