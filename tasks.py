@@ -26,6 +26,8 @@ VENV = Path(os.environ.get("PLUGINKIT_VENV", ROOT / ".venv"))
 STAMP = VENV / ".pluginkit-venv-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+#: What ruff checks (tests/test_quality.py checks the same, plus docs/).
+LINTED = ("pluginkit", "tests", "conftest.py", "example_plugins", "benchmarks", "tasks.py")
 
 
 def _example_plugins() -> list[Path]:
@@ -35,14 +37,15 @@ def _example_plugins() -> list[Path]:
 
 def _fingerprint() -> str:
     """What the environment is built from: pluginkit's project file, and every file of the example plugins (they
-    are installed as built copies, so an edited source must reinstall them; pluginkit itself is editable)."""
+    are installed as built copies, so an edited source must reinstall them; pluginkit itself is editable) except
+    their tests, which are not installed."""
     digest = hashlib.sha256(sys.version.encode())
     sources = [
         path
         for plugin in _example_plugins()
         for path in sorted(plugin.rglob("*"))
         if path.is_file() and path.suffix in {".py", ".toml", ".md", ".txt", ".cfg"} and "egg-info" not in str(path)
-        and "build" not in path.relative_to(plugin).parts
+        and "build" not in path.relative_to(plugin).parts and path.relative_to(plugin).parts[0] != "tests"
     ]
     for path in [ROOT / "pyproject.toml", *sources]:
         digest.update(str(path.relative_to(ROOT)).encode())
@@ -85,7 +88,7 @@ def main(argv: list[str]) -> int:
         return run(PYTHON, "-m", "benchmarks", *rest)
     if job == "lint":
         return (
-            run(PYTHON, "-m", "ruff", "check", "pluginkit", "tests", "benchmarks", "tasks.py")
+            run(PYTHON, "-m", "ruff", "check", *LINTED)
             or run(PYTHON, "-m", "mypy", "--strict", "pluginkit")
             or run(BIN / "lint-imports")
         )

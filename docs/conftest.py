@@ -1,7 +1,7 @@
 """Run every Python example in the documentation as a test, so the docs cannot rot.
 
 Generated reference pages (docs/reference/) show signatures, not runnable examples; a test checks them against
-the code instead (tests/test_abi.py).
+the code instead (tests/abi/test_abi.py).
 """
 
 from sybil import Sybil

@@ -26,7 +26,9 @@ def test_mypy_strict() -> None:
 
 def test_ruff() -> None:
     pytest.importorskip("ruff")
-    result = run("ruff", "check", "pluginkit", "tests", "benchmarks", "tasks.py", "docs")
+    result = run(
+        "ruff", "check", "pluginkit", "tests", "conftest.py", "example_plugins", "benchmarks", "tasks.py", "docs"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

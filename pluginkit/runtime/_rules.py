@@ -3,7 +3,7 @@
 Each rule is written once, as a plain loop over the plan's plugins, in two forms side by side: ``rule(plan,
 params, runtime, notes)`` for synchronous callers and ``arule(...)``, the same loop awaiting each plugin on the
 running event loop. The two bodies differ only in ``async``/``await`` and in how one plugin is called;
-``tests/runtime/test_rules_parity.py`` reads both sources and fails if they ever differ in anything else.
+``tests/runtime/test_rules_equivalence.py`` reads both sources and fails if they ever differ in anything else.
 
 The sync form takes the plugin call as ``call`` (by default :func:`~pluginkit.runtime._calls.call_sync`) so a
 plan's solo runner, having already called its one plugin, can hand the answer it got to the same loop instead of

@@ -124,14 +124,11 @@ def _events(reply: Reply) -> Generator[bytes, None, None]:
 
 
 @hookimpl
-def plugin_register(params: t.LifecycleRequest) -> t.Registration:
+def plugin_register() -> t.Registration:
+    # An executor must name the formats it reads and writes, which the hooks alone cannot tell; the setting is
+    # declared so the host checks its type. Name, version, author and repository come from pyproject.toml.
     return t.Registration(
-        schema_version=1,
         metadata=t.PluginMetadata(
-            name="local-executor",
-            version=__version__,
-            author="pluginkit developers",
-            github_repository="https://github.com/example/pluginkit",
             config_fields=[
                 t.ConfigField(
                     name="inline", type="boolean",

@@ -144,13 +144,10 @@ def _events(pieces: Generator[bytes, None, None]) -> Generator[bytes, None, None
 @hookimpl
 def plugin_register(params: t.LifecycleRequest) -> t.Registration:
     _base_url(params.config)  # refuse to load without a usable base_url, rather than fail every request
+    # Declared settings and formats (an executor must name them); name, version, author and repository come from
+    # pyproject.toml.
     return t.Registration(
-        schema_version=1,
         metadata=t.PluginMetadata(
-            name="openai-http",
-            version=__version__,
-            author="pluginkit developers",
-            github_repository="https://github.com/example/pluginkit",
             config_fields=[
                 t.ConfigField(name="base_url", type="string", description="API root; requests go to /chat/completions"),
                 t.ConfigField(name="api_key", type="string", description="Sent as Authorization: Bearer <api_key>"),

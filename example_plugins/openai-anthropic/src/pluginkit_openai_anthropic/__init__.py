@@ -17,7 +17,7 @@ from pluginkit import types as t
 from pluginkit_openai_anthropic import request_mapping, response_mapping, stream_mapping
 from pluginkit_openai_anthropic.common import dump, load_object, stable_id
 
-__all__ = ["CLAUDE", "OPENAI", "PLUGINKIT_ABI", "plugin_register", "request_translate", "response_translate"]
+__all__ = ["CLAUDE", "OPENAI", "PLUGINKIT_ABI", "request_translate", "response_translate"]
 
 PLUGINKIT_ABI = ABI_VERSION
 __version__ = "1.0.0"
@@ -40,20 +40,6 @@ _RESPONSES = {
 
 def _pair(from_format: str, to_format: str) -> tuple[str, str]:
     return from_format.strip().lower(), to_format.strip().lower()
-
-
-@hookimpl
-def plugin_register(params: t.LifecycleRequest) -> t.Registration:
-    return t.Registration(
-        schema_version=1,
-        metadata=t.PluginMetadata(
-            name="openai-anthropic",
-            version=__version__,
-            author="pluginkit developers",
-            github_repository="https://github.com/example/pluginkit",
-        ),
-        capabilities=t.Capabilities(request_translator=True, response_translator=True),
-    )
 
 
 @hookimpl

@@ -18,7 +18,6 @@ from pluginkit_redact.masking import mask_bytes
 
 __all__ = [
     "PLUGINKIT_ABI",
-    "plugin_register",
     "request_intercept_before",
     "response_intercept_after",
     "response_intercept_stream_chunk",
@@ -26,22 +25,6 @@ __all__ = [
 
 PLUGINKIT_ABI = ABI_VERSION
 __version__ = "1.0.0"
-
-
-@hookimpl
-def plugin_register(params: t.LifecycleRequest) -> t.Registration:
-    return t.Registration(
-        schema_version=1,
-        metadata=t.PluginMetadata(
-            name="redact",
-            version=__version__,
-            author="pluginkit developers",
-            github_repository="https://github.com/example/pluginkit",
-        ),
-        capabilities=t.Capabilities(
-            request_interceptor=True, response_interceptor=True, response_stream_interceptor=True
-        ),
-    )
 
 
 @hookimpl

@@ -19,14 +19,11 @@ __version__ = "1.0.0"
 
 
 @hookimpl
-def plugin_register(params: t.LifecycleRequest) -> t.Registration:
+def plugin_register() -> t.Registration:
+    # Declaring the settings makes the host check them before the plugin runs (a wrong type or enum value refuses
+    # it with invalid_config). Name, version, author and repository come from pyproject.toml.
     return t.Registration(
-        schema_version=1,
         metadata=t.PluginMetadata(
-            name="scheduler",
-            version=__version__,
-            author="pluginkit developers",
-            github_repository="https://github.com/example/pluginkit",
             config_fields=[
                 t.ConfigField(name="auth_id", type="string", description="Credential to pick when available"),
                 t.ConfigField(

@@ -36,14 +36,10 @@ def _path(config: Mapping[str, Any]) -> Path:
 
 
 @hookimpl
-def plugin_register(params: t.LifecycleRequest) -> t.Registration:
+def plugin_register() -> t.Registration:
+    # Only to declare the setting (the host checks its type); the rest comes from pyproject.toml.
     return t.Registration(
-        schema_version=1,
         metadata=t.PluginMetadata(
-            name="usage-sqlite",
-            version=__version__,
-            author="pluginkit developers",
-            github_repository="https://github.com/example/pluginkit",
             config_fields=[
                 t.ConfigField(
                     name="path", type="string",

@@ -12,6 +12,7 @@ import pluginkit
 from pluginkit import abi, types
 from pluginkit.abi import _hookspecs
 from pluginkit.cli._docgen import render_all
+from tests.helpers import whole_request_stages
 
 SEED_METHOD_NAMES = [
     "plugin.register",
@@ -116,6 +117,8 @@ def test_identifiers_and_flag_registration_are_sync_only() -> None:
 
 
 def test_pipeline_stages_follow_the_seed_order() -> None:
+    """The seed contract, spelled out: CLIProxyAPI's pipeline order. Everything else (the pipeline's tests, the
+    benchmarks) reads the order from the ABI (``abi.Stage``); this literal holds the ABI to the seed host."""
     ordered = sorted(
         (m for m in abi.METHODS.values() if m.stage is not None and m.stage.in_request_pipeline),
         key=lambda m: m.stage,  # type: ignore[arg-type, return-value]
@@ -137,6 +140,7 @@ def test_pipeline_stages_follow_the_seed_order() -> None:
     ]
     positions = [names.index(name) for name in expected_order]
     assert positions == sorted(positions)
+    assert whole_request_stages() == expected_order
 
 
 def test_seed_combination_rules() -> None:
@@ -167,7 +171,7 @@ def test_define_rejects_bad_and_duplicate_names() -> None:
 
 
 def test_reference_docs_match_the_code() -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
     for relative, text in render_all().items():
         committed = (docs / relative).read_text(encoding="utf-8")
         assert committed == text, f"docs/{relative} is stale: run `python -m pluginkit.cli._docgen`"

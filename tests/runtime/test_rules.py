@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from pluginkit import Envelope, PluginError, PluginManager, PluginState, abi, hookimpl
 from pluginkit import types as t
-
-from .strategies import json_values, wire_shaped
+from tests.strategies import json_values, wire_shaped
 
 
 def make(*plugins: tuple[str, int, object]) -> PluginManager:

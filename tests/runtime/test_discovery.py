@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 
 from pluginkit.runtime._discovery import scan
-
-from .conftest import ROOT, pip_install
+from tests.helpers import ROOT, pip_install
 
 
 def test_cache_answers_unchanged_scans_and_is_never_stale(tmp_path: Path) -> None:

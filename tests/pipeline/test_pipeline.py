@@ -14,21 +14,10 @@ from pluginkit import types as t
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import HISTORY_CHUNKS, Pipeline, Request, Response, StageError
 from pluginkit.scheduling import Credential
+from tests.helpers import whole_request_stages
 
-STAGES = [
-    "frontend_auth.authenticate",
-    "request.intercept_before",
-    "scheduler.pick",
-    "request.translate",
-    "request.normalize",
-    "thinking.apply",
-    "executor.execute",
-    "response.normalize_before",
-    "response.translate",
-    "response.normalize_after",
-    "response.intercept_after",
-    "usage.handle",
-]
+#: The order every stage runs in: the ABI's (see tests.helpers.whole_request_stages).
+STAGES = whole_request_stages()
 
 
 class Executor:

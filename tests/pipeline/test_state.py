@@ -15,7 +15,7 @@ from pluginkit import types as t
 from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import Pipeline, StageError, Trace
 from pluginkit.scheduling import Credential, Scheduler
-from tests.test_pipeline import EveryStage, Executor, build, request
+from tests.pipeline.test_pipeline import EveryStage, Executor, build, request
 
 
 def passthrough(body: bytes, model: str, stream: bool) -> bytes:

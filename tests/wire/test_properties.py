@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from pluginkit import abi, types, wire
 from pluginkit.errors import InvalidRequest
 from pluginkit.wire._payload import is_payload
-
-from .strategies import for_type, json_values, wire_shaped
+from tests.strategies import for_type, json_values, wire_shaped
 
 PAYLOAD_TYPES = sorted(
     {getattr(types, n) for n in types.__all__ if is_payload(getattr(types, n))}, key=lambda c: c.__name__

@@ -22,11 +22,10 @@ import pytest
 import pluginkit
 from pluginkit.sessions import Message, PluginSessionStore, SessionStoreUnavailable, open_session_store
 
-ROOT = Path(__file__).resolve().parent.parent
 DSN = os.environ.get("PLUGINKIT_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-SOURCE = str(ROOT / "example_plugins" / "postgres-sessions" / "src")
+SOURCE = str(Path(__file__).resolve().parents[1] / "src")  # this plugin's own source
 
 
 def _unavailable() -> str | None:
