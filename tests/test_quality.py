@@ -77,3 +77,28 @@ def test_function_level_imports_say_why_they_are_deferred() -> None:
 def test_the_import_check_sees_a_silent_import() -> None:
     source = "def f():\n    import json\n\n\ndef g():\n    import csv  # deferred: slow\n"
     assert function_level_imports(source) == [(2, False), (6, True)]
+
+
+def private_manager_reads(source: str) -> list[int]:
+    """Lines reading an attribute starting with ``_`` of something called ``manager`` (``manager._plans``,
+    ``self.manager._lock``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            owner = node.value
+            name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else ""
+            if name in {"manager", "_manager", "mgr"}:
+                found.append(node.lineno)
+    return found
+
+
+def test_only_the_runtime_reads_the_managers_private_attributes() -> None:
+    """Families reach the manager through ``manager.runtime`` (pluginkit.runtime.Runtime), never its insides."""
+    reads = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "pluginkit").rglob("*.py"))
+        if "runtime" not in path.relative_to(ROOT / "pluginkit").parts[:1]
+        for line in private_manager_reads(path.read_text())
+    ]
+    assert not reads, "private manager attributes read outside pluginkit/runtime: " + ", ".join(reads)
+    assert private_manager_reads("x = manager._plans\ny = self.manager._lock\nz = manager.runtime") == [1, 2]
