@@ -165,7 +165,13 @@ class ChunkProcessor:
         #: ``step(processor, chunk)``: one chunk without awaiting (:data:`AWAIT` when that is not possible). A plain
         #: function, not a bound method: storing ``self.method`` on ``self`` would make a reference cycle, and keep
         #: the stream's history alive until the cyclic collector runs.
-        self.step: Callable[[ChunkProcessor, bytes], Any] = ChunkProcessor.process_sync if self.sync else _must_await
+        self.step: Callable[[ChunkProcessor, bytes], Any] = (
+            _must_await
+            if not self.sync
+            else ChunkProcessor._intercepting_only
+            if self.intercepting and not self.transforming
+            else ChunkProcessor.process_sync
+        )
         return self.sync
 
     def _response_params(self, body: bytes) -> t.ResponseTranslateRequest:
@@ -228,6 +234,35 @@ class ChunkProcessor:
             self.index += 1
             return body
         return self._intercept_sync(body)
+
+    def _intercepting_only(self, chunk: bytes) -> Any:
+        """:meth:`process_sync` for streams whose only per-chunk stage is the interceptors (the common case), with
+        :meth:`_intercept_sync`, :meth:`_chunk_params`, :meth:`_intercepted` and :meth:`_delivered` written out:
+        their four calls per chunk cost about half the interceptor's own (``benchmarks``, ``pipeline``)."""
+        runtime = self.runtime
+        if runtime.plans is not self.token:
+            return self.process_sync(chunk)
+        if chunk.partition(b"usage")[1]:
+            usage_from_body(chunk, self.usage.detail)
+        params = self.params
+        history = self.history
+        index = self.index
+        params.body, params.chunk_index, params.history_chunks = chunk, index, history[:]
+        plan = self.chunk_plan
+        answer = plan.runner(plan, params, runtime, None)
+        self.index = index + 1
+        if answer.drop_chunk:
+            self.dropped += 1
+            return None
+        chunk = answer.body or chunk
+        history.append(chunk)
+        size = self.history_bytes + len(chunk)
+        if len(history) > HISTORY_CHUNKS:  # full: the oldest goes (the usual case once 64 chunks went by)
+            size -= len(history.pop(0))
+        while size > HISTORY_BYTES and history:  # chunks are small: this loop rarely runs
+            size -= len(history.pop(0))
+        self.history_bytes = size
+        return chunk
 
     def _intercept_sync(self, body: bytes) -> bytes | None:
         """``response.intercept_stream_chunk`` for one chunk after the other stages, inline."""

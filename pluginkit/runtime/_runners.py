@@ -12,10 +12,8 @@
 
 from __future__ import annotations
 
-import functools
-import types
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -28,9 +26,7 @@ from pluginkit.runtime._rules import ASYNC_RULES, SYNC_RULES
 if TYPE_CHECKING:
     from pluginkit.runtime._runtime import Runtime
 
-__all__ = ["own_code", "prepare", "run_async", "solo"]
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["prepare", "run_async", "solo"]
 
 #: Which typed answers each rule returns exactly as one plugin gave them: ``body`` (a non-empty body),
 #: ``authenticated``, ``nonzero`` (not the zero value) or ``typed`` (any); fan-out wraps its answer in a mapping.
@@ -117,7 +113,7 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
                 notes.append(empty if is_zero(value) else answered)
             return {plugin_id: value}
 
-        return own_code(run_solo_each)
+        return run_solo_each
 
     def run_solo(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
         value: Any
@@ -136,23 +132,7 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
                 return value
         return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, value, None)))
 
-    return own_code(run_solo)
-
-
-def own_code(function: F) -> F:
-    """``function`` with a code object of its own (same bytecode, closure, globals and names).
-
-    CPython 3.11+ specialises bytecode in place, per code object: every closure made by one ``def`` shares one
-    code object, so its call and attribute sites see every plan's hookimpl and result class and stay generic. A
-    runner made per plan with its own code keeps those sites specialised for its one plugin (measured in
-    ``docs/architecture.md``).
-    """
-    copy = types.FunctionType(
-        function.__code__.replace(), function.__globals__, function.__name__, function.__defaults__,
-        function.__closure__,
-    )
-    copy.__kwdefaults__ = function.__kwdefaults__
-    return cast(F, functools.update_wrapper(copy, function))  # names, docs, annotations; __wrapped__
+    return run_solo
 
 
 # -- pluggy wrappers -------------------------------------------------------------------------------------------------

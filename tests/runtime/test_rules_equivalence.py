@@ -190,18 +190,3 @@ def test_pinned_plans_agree_too(method: str, scripts: list[tuple[Any, ...]], pic
     assert fast == slow
     assert fast_notes == slow_notes
     manager.shutdown()
-
-
-def test_each_solo_runner_has_code_of_its_own() -> None:
-    """CPython specialises bytecode per code object: solo runners of different plans must not share theirs (a
-    shared one would see every plan's hookimpl and result class and stay generic)."""
-    manager = PluginManager(NO_FUSE, entry_points=False, environ={})
-    manager.register(Scripted(("answer", b"x", {}, [], False)), "p0")
-    runtime = manager.runtime
-    first, second = runtime.plan("request.translate"), runtime.plan("request.normalize")
-    assert first.runner.__qualname__ == second.runner.__qualname__ == "solo.<locals>.run_solo"
-    assert first.runner.__code__ is not second.runner.__code__
-    assert first.runner.__code__.co_code == second.runner.__code__.co_code
-    params = t.RequestTranslateRequest(body=b"in")
-    assert first.runner(first, params, runtime, None) == second.runner(second, params, runtime, None)
-    manager.shutdown()
