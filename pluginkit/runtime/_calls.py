@@ -17,7 +17,7 @@ from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
 if TYPE_CHECKING:
     from pluginkit.runtime._runtime import Runtime
 
-__all__ = ["call_async", "call_sync", "check_answer", "settle_sync"]
+__all__ = ["call_async", "call_sync", "check_answer", "failure", "settle_sync"]
 
 
 def call_sync(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
@@ -41,12 +41,8 @@ def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: Exc
             raise error
         if impl.is_async or inspect.iscoroutine(value):
             value = runtime.loop.run(value, plan.timeout)
-    except PluginKitError as exc:
-        return Failed(exc)
-    except TimeoutError:
-        return _timeout_error(plan, impl)
     except Exception as exc:
-        return runtime.crash(plan, impl, exc)
+        return failure(plan, impl, runtime, exc)
     return check_answer(plan, impl, value, runtime)
 
 
@@ -62,12 +58,8 @@ async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> A
             value = impl.start(params)
         if inspect.iscoroutine(value):
             value = await asyncio.wait_for(value, plan.timeout)
-    except PluginKitError as exc:
-        return Failed(exc)
-    except TimeoutError:
-        return _timeout_error(plan, impl)
     except Exception as exc:
-        return runtime.crash(plan, impl, exc)
+        return failure(plan, impl, runtime, exc)
     return check_answer(plan, impl, value, runtime)
 
 
@@ -91,7 +83,15 @@ def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
     )
 
 
-def _timeout_error(plan: Plan, impl: Impl) -> Failed:
-    return Failed(
-        PluginKitError("timeout", f"plugin {impl.record.id!r} took longer than {plan.timeout:g}s in {plan.method.name}")
-    )
+def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: Exception) -> Failed:
+    """What an exception from a plugin's call comes to: a ``PluginKitError`` is the plugin's answer (not its
+    fault), a time-out is ``timeout``, anything else is a crash (logged, the plugin fused by policy)."""
+    if isinstance(exc, PluginKitError):
+        return Failed(exc)
+    if isinstance(exc, TimeoutError):
+        return Failed(
+            PluginKitError(
+                "timeout", f"plugin {impl.record.id!r} took longer than {plan.timeout:g}s in {plan.method.name}"
+            )
+        )
+    return runtime.crash(plan, impl, exc)
