@@ -37,7 +37,7 @@ def _catalogue(*codes: ErrorCode) -> MappingProxyType[str, ErrorCode]:
 #: Every error code pluginkit emits, with whether retrying the same call may succeed.
 ERROR_CODES = _catalogue(
     ErrorCode("invalid_request", False, 400, "The params do not fit the method's type; the message names the field."),
-    ErrorCode("invalid_method", False, 400, "The method name is empty or not a string."),
+    ErrorCode("invalid_method", False, 400, "The method name is empty, not a string, or a lifecycle method."),
     ErrorCode("unknown_method", False, 404, "No ABI method has this dotted name."),
     ErrorCode("invalid_config", False, 400, "A plugin's settings do not match the config fields it declared."),
     ErrorCode("not_handled", False, 501, "No plugin handled the call (none implements it, or every one declined)."),

@@ -187,7 +187,8 @@ def render_all() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    docs = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "docs"
+    checkout = Path(__file__).resolve().parents[2]  # <checkout>/pluginkit/cli/_docgen.py
+    docs = Path(argv[0]) if argv else checkout / "docs"
     for relative, text in render_all().items():
         path = docs / relative
         path.parent.mkdir(parents=True, exist_ok=True)

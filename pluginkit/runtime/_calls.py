@@ -12,6 +12,8 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._escapes import belongs_to_host
+from pluginkit.runtime._loop import CallAbandoned, Escaped, guarded
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
 
 if TYPE_CHECKING:
@@ -25,14 +27,14 @@ def call_sync(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
     loop thread, with the plan's time limit)."""
     try:
         value = impl.function(params) if impl.mode == P else impl.start(params)  # the common signature, one call less
-    except Exception as exc:
+    except BaseException as exc:  # anything a plugin raises is its answer (failure() lets the host's own through)
         return settle_sync(plan, impl, runtime, None, exc)
     if value.__class__ is plan.result_type:  # the common case: a typed answer, nothing more to check
         return value
     return settle_sync(plan, impl, runtime, value, None)
 
 
-def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: Exception | None) -> Any:
+def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: BaseException | None) -> Any:
     """What a synchronous call of a hookimpl comes to, from the value it returned or the exception it raised: the
     answer, an awaited coroutine's answer, or :class:`Failed`. :func:`call_sync` and the solo runners (which call
     ``impl.function`` themselves) come here when the answer is not simply a typed result."""
@@ -41,7 +43,7 @@ def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: Exc
             raise error
         if impl.is_async or inspect.iscoroutine(value):
             value = runtime.loop.run(value, plan.timeout)
-    except Exception as exc:
+    except BaseException as exc:
         return failure(plan, impl, runtime, exc)
     return check_answer(plan, impl, value, runtime)
 
@@ -50,15 +52,17 @@ async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> A
     """One plugin's answer to ``params`` on the running loop: ``async def`` hookimpls are awaited with the plan's
     time limit, ``threaded`` plugins run in a worker thread, plain ones inline."""
     try:
-        if impl.is_async:
-            value = await asyncio.wait_for(impl.start(params), plan.timeout)
+        if impl.is_async:  # guarded: a task that raises SystemExit or KeyboardInterrupt would stop the loop
+            value = await asyncio.wait_for(guarded(impl.start(params)), plan.timeout)
         elif impl.record.threaded:
             value = await asyncio.wait_for(asyncio.to_thread(impl.start, params), plan.timeout)
         else:
             value = impl.start(params)
         if inspect.iscoroutine(value):
-            value = await asyncio.wait_for(value, plan.timeout)
-    except Exception as exc:
+            value = await asyncio.wait_for(guarded(value), plan.timeout)
+    except Escaped as escaped:
+        return failure(plan, impl, runtime, escaped.original)
+    except BaseException as exc:
         return failure(plan, impl, runtime, exc)
     return check_answer(plan, impl, value, runtime)
 
@@ -83,9 +87,12 @@ def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
     )
 
 
-def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: Exception) -> Failed:
+def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: BaseException) -> Failed:
     """What an exception from a plugin's call comes to: a ``PluginKitError`` is the plugin's answer (not its
-    fault), a time-out is ``timeout``, anything else is a crash (logged, the plugin fused by policy)."""
+    fault), a time-out is ``timeout``, anything else — ``BaseException`` included — is a crash (logged, the plugin
+    fused by policy). A real Ctrl-C and the caller's own cancellation are the host's: they propagate."""
+    if belongs_to_host(exc) or isinstance(exc, CallAbandoned):
+        raise exc
     if isinstance(exc, PluginKitError):
         return Failed(exc)
     if isinstance(exc, TimeoutError):

@@ -29,6 +29,7 @@ from pluginkit.runtime._discovery import (
     default_cache_dir,
     scan,
 )
+from pluginkit.runtime._escapes import watch_sigint
 from pluginkit.runtime._host import HostServices
 from pluginkit.runtime._plan import Impl, NoteSink
 from pluginkit.runtime._plugin import PluginInfo, PluginRecord, PluginState
@@ -68,6 +69,7 @@ class PluginManager:
         self.host = host or HostServices()
         #: What the families built on the manager (pipeline, scheduler, tools, sessions) use of it.
         self.runtime = Runtime(self, self.host)
+        watch_sigint()  # a real Ctrl-C must stop the host even inside a plugin; a plugin's own must not
         self._search_path = list(search_path) if search_path is not None else None
         self._use_entry_points = entry_points
         self._cache_dir = default_cache_dir() if cache else None
@@ -255,19 +257,19 @@ class PluginManager:
         ``(plugin_id, outcome)`` for every plugin asked (what traces are built from).
         """
         runtime = self.runtime
-        runtime.begin(method)
+        token = runtime.begin(method)
         try:
             plan = runtime.plans.get(method) or runtime.plan(method)
             if params.__class__ is not plan.method.params:
                 params = plan.method.parse_params(params)
             return plan.runner(plan, params, runtime, notes)
         finally:
-            runtime.end()
+            runtime.end(token)
 
     async def acall(self, method: str, params: Any = None, *, notes: NoteSink | None = None) -> Any:
         """:meth:`call` on the running event loop: async hookimpls are awaited with their time limit."""
         runtime = self.runtime
-        runtime.begin(method)
+        token = runtime.begin(method)
         try:
             plan = runtime.plans.get(method) or runtime.plan(method)
             if params.__class__ is not plan.method.params:
@@ -276,7 +278,7 @@ class PluginManager:
                 return plan.runner(plan, params, runtime, notes)
             return await run_async(plan, params, runtime, notes)
         finally:
-            runtime.end()
+            runtime.end(token)
 
     def call_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
         """Run ``method`` on one plugin only — its error is the answer, time limits and fusing apply as usual.
@@ -285,25 +287,31 @@ class PluginManager:
         ``not_found`` when the plugin is not active or does not implement the method.
         """
         runtime = self.runtime
-        runtime.begin(method)
+        token = runtime.begin(method)
         try:
             plan = runtime.plan(method, plugin_id)
             return plan.runner(plan, plan.method.parse_params(params), runtime, None)
         finally:
-            runtime.end()
+            runtime.end(token)
 
     async def acall_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
         """:meth:`call_plugin` on the running event loop."""
         runtime = self.runtime
-        runtime.begin(method)
+        token = runtime.begin(method)
         try:
             plan = runtime.plan(method, plugin_id)
             return await run_async(plan, plan.method.parse_params(params), runtime)
         finally:
-            runtime.end()
+            runtime.end(token)
 
     def invoke(self, method: str, params: Any = None) -> Envelope[Any]:
-        """Run any ABI method by its dotted name; the answer is always an :class:`~pluginkit.Envelope`."""
+        """Run any ABI method by its dotted name; the answer is always an :class:`~pluginkit.Envelope`.
+
+        A method name that is not a non-empty string answers ``invalid_method``; so do the lifecycle methods
+        (``plugin.register``, ``plugin.reconfigure``, ``plugin.shutdown``), which only the manager calls.
+        """
+        if method.__class__ is not str or not method:
+            return _invalid_method(method)
         try:
             return Envelope.success(self.call(method, params))
         except PluginKitError as exc:
@@ -314,6 +322,8 @@ class PluginManager:
 
     async def ainvoke(self, method: str, params: Any = None) -> Envelope[Any]:
         """:meth:`invoke` on the running event loop."""
+        if method.__class__ is not str or not method:
+            return _invalid_method(method)
         try:
             return Envelope.success(await self.acall(method, params))
         except PluginKitError as exc:
@@ -402,6 +412,11 @@ class PluginManager:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await asyncio.to_thread(self.shutdown)
+
+
+def _invalid_method(method: object) -> Envelope[Any]:
+    what = "empty" if method == "" else f"a {type(method).__name__}, not a string"
+    return Envelope.failure("invalid_method", f"the method name is {what}")
 
 
 def _abi_major(declared: Any) -> int | None:

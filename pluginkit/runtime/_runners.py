@@ -19,7 +19,7 @@ import pluggy
 
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
-from pluginkit.runtime._calls import settle_sync
+from pluginkit.runtime._calls import failure, settle_sync
 from pluginkit.runtime._plan import Impl, NoteSink, P, Plan
 from pluginkit.runtime._rules import ASYNC_RULES, SYNC_RULES
 
@@ -61,12 +61,12 @@ async def run_async(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink |
     if plan.inline:
         return plan.runner(plan, params, runtime, notes)
     if plan.wrappers:
-        gens = _enter_wrappers(plan, params)
+        gens = _enter_wrappers(plan, params, runtime)
         try:
             result = await plan.arule(plan, params, runtime, notes)
         except BaseException as exc:
-            return _exit_wrappers(gens, None, exc)
-        return _exit_wrappers(gens, result, None)
+            return _exit_wrappers(plan, runtime, gens, None, exc)
+        return _exit_wrappers(plan, runtime, gens, result, None)
     return await plan.arule(plan, params, runtime, notes)
 
 
@@ -105,7 +105,7 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
             value: Any
             try:
                 value = call(params)
-            except Exception as exc:
+            except BaseException as exc:  # settled below: only the host's own interrupts propagate
                 return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc)))
             if value.__class__ is not result_type:
                 return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, value, None)))
@@ -119,7 +119,7 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
         value: Any
         try:
             value = call(params)
-        except Exception as exc:
+        except BaseException as exc:  # settled below: only the host's own interrupts propagate
             return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc)))
         if value.__class__ is result_type:
             if by_type:
@@ -140,28 +140,40 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
 
 def _wrapped(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
     """The rule, inside the plan's wrappers (outermost first), as pluggy runs ``wrapper``/``hookwrapper`` impls."""
-    gens = _enter_wrappers(plan, params)
+    gens = _enter_wrappers(plan, params, runtime)
     try:
         result = plan.rule(plan, params, runtime, notes)
     except BaseException as exc:
-        return _exit_wrappers(gens, None, exc)
-    return _exit_wrappers(gens, result, None)
+        return _exit_wrappers(plan, runtime, gens, None, exc)
+    return _exit_wrappers(plan, runtime, gens, result, None)
 
 
-def _enter_wrappers(plan: Plan, params: Any) -> list[tuple[Impl, Generator[Any, Any, Any]]]:
-    gens = []
+def _enter_wrappers(plan: Plan, params: Any, runtime: Runtime) -> list[tuple[Impl, Generator[Any, Any, Any]]]:
+    """Run each wrapper to its ``yield``. A wrapper that raises (anything) or does not yield is a crash of its
+    plugin: the wrappers already entered are closed and the call fails with ``plugin_error``."""
+    gens: list[tuple[Impl, Generator[Any, Any, Any]]] = []
     for impl in plan.wrappers:
-        if impl.is_async:
-            raise PluginKitError("plugin_error", f"plugin {impl.record.id!r}: wrappers must be plain generators")
-        gen = impl.start(params)
-        next(gen)
+        try:
+            if impl.is_async:
+                raise TypeError("wrappers must be plain generators")
+            gen = impl.start(params)
+            next(gen)
+        except BaseException as exc:
+            for _, entered in reversed(gens):
+                entered.close()
+            raise failure(plan, impl, runtime, exc).error from None
         gens.append((impl, gen))
     return gens
 
 
-def _exit_wrappers(gens: list[tuple[Impl, Generator[Any, Any, Any]]], result: Any, exc: BaseException | None) -> Any:
+def _exit_wrappers(
+    plan: Plan, runtime: Runtime, gens: list[tuple[Impl, Generator[Any, Any, Any]]], result: Any,
+    exc: BaseException | None,
+) -> Any:
     """Unwind wrappers innermost first, as pluggy does: new-style wrappers get the result (or the exception
-    thrown in) and may replace it; old-style hookwrappers get a ``pluggy.Result``."""
+    thrown in) and may replace it; old-style hookwrappers get a ``pluggy.Result``. An exception a wrapper raises
+    (other than the one thrown into it, or a ``PluginKitError`` answer) is a crash of its plugin."""
+    culprit: Impl | None = None
     for impl, gen in reversed(gens):
         try:
             if impl.kind == "hookwrapper":
@@ -182,7 +194,11 @@ def _exit_wrappers(gens: list[tuple[Impl, Generator[Any, Any, Any]]], result: An
         except StopIteration as stop:
             result, exc = stop.value, None
         except BaseException as raised:
+            if raised is not exc:
+                culprit = impl
             result, exc = None, raised
     if exc is not None:
+        if culprit is not None and not isinstance(exc, PluginKitError):
+            raise failure(plan, culprit, runtime, exc).error from None
         raise exc
     return result

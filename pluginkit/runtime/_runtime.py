@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._escapes import interrupted_since, sigints
 from pluginkit.runtime._loop import LoopThread
 from pluginkit.runtime._plan import Failed, Impl, Plan
 from pluginkit.runtime._plugin import PluginRecord, PluginState
@@ -29,6 +30,9 @@ __all__ = ["Runtime"]
 log = logging.getLogger("pluginkit")
 #: Bound of a plan's owner cache (distinct provider keys remembered per plan).
 MAX_OWNER_KEYS = 256
+#: Methods the manager calls itself, when a plugin loads, is reconfigured or stops: not callable through ``call``
+#: or ``invoke`` (a client could otherwise re-register every plugin with settings of its own).
+LIFECYCLE = frozenset({"plugin.register", "plugin.reconfigure", "plugin.shutdown"})
 
 
 class Runtime:
@@ -57,6 +61,12 @@ class Runtime:
         plan = self.plans.get(key)
         if plan is not None:
             return plan
+        if method in LIFECYCLE:
+            raise PluginKitError(
+                "invalid_method",
+                f"{method} is a lifecycle method: the manager calls it when a plugin loads, is reconfigured or stops"
+                " (hosts use PluginManager.load, reconfigure and shutdown)",
+            )
         spec = abi.get(method)
         manager = self._manager
         with manager._lock:
@@ -100,20 +110,24 @@ class Runtime:
         return record
 
     # -- calls in flight -------------------------------------------------------------------------------------------
-    def begin(self, method: str) -> None:
+    def begin(self, method: str) -> int:
         """Count one call of ``method`` in flight: refused (``plugin_unavailable``) while the manager shuts down;
         the first call of an unloaded manager loads it. A family running several plans for one request (the
-        pipeline) counts the request once and then runs the plans directly."""
+        pipeline) counts the request once and then runs the plans directly. Returns the token :meth:`end` takes."""
         manager = self._manager
         if manager._closing or not manager._loaded:
             if manager._closing:
                 raise PluginKitError("plugin_unavailable", f"the plugin manager is shutting down; {method} refused")
             manager.load()
         next(self._started)
+        return sigints()
 
-    def end(self) -> None:
-        """The call counted by :meth:`begin` finished."""
+    def end(self, token: int | None = None) -> None:
+        """The call counted by :meth:`begin` finished. With :meth:`begin`'s token, a real Ctrl-C that arrived
+        during the call and that a plugin swallowed is raised again here."""
         next(self._finished)
+        if token is not None:
+            interrupted_since(token)
 
     @property
     def in_flight(self) -> int:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -95,7 +96,13 @@ class Envelope(Generic[R]):
         return {"ok": False, "error": to_wire(self.error or ErrorInfo(code="internal_error"))}
 
     def to_json(self) -> bytes:
-        return dumps(self.to_wire())
+        """The envelope as JSON, always valid: text that cannot be UTF-8 (a lone surrogate echoed from a client's
+        input) is written with U+FFFD in its place."""
+        wire = self.to_wire()
+        try:
+            return dumps(wire)
+        except (TypeError, ValueError):  # orjson's JSONEncodeError is a TypeError; json's is a ValueError
+            return dumps(_valid_text(wire))
 
     @classmethod
     def from_wire(cls, data: Any, result_type: Any = None) -> Envelope[Any]:
@@ -126,3 +133,17 @@ class Envelope(Generic[R]):
             exc.path.insert(0, "error")
             raise
         return cls(ok=False, error=error)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid_text(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8 (lone surrogates become U+FFFD)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_valid_text(key): _valid_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_valid_text(item) for item in value]
+    return value

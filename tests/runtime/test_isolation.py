@@ -1,0 +1,243 @@
+"""What a hostile plugin or client cannot do to the host (issue 12): escape with a BaseException, kill the loop
+thread, fake or swallow a Ctrl-C, reach the lifecycle methods through invoke, break an envelope's JSON, or turn a
+shutdown into a fake success."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pluginkit import PluginError, PluginManager, PluginState, hookimpl
+from pluginkit import types as t
+from pluginkit.runtime import _escapes
+
+NO_LOGS = {"pluginkit": {}}
+
+
+class Custom(BaseException):
+    """A BaseException of a plugin's own."""
+
+
+#: What a plugin may raise beyond Exception (classes: each test raises a fresh one).
+ESCAPES = [SystemExit, KeyboardInterrupt, GeneratorExit, Custom, asyncio.CancelledError]
+
+
+class Raises:
+    def __init__(self, exc: type[BaseException]) -> None:
+        self.exc = exc
+
+    @hookimpl
+    def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        raise self.exc()
+
+
+class AsyncRaises(Raises):
+    @hookimpl
+    async def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:  # type: ignore[override]
+        raise self.exc()
+
+
+class Healthy:
+    @hookimpl
+    async def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        await asyncio.sleep(0)
+        return t.BodyResult(body=b"healthy")
+
+
+@pytest.fixture
+def manager() -> Iterator[PluginManager]:
+    with PluginManager(NO_LOGS, entry_points=False, environ={}) as m:
+        yield m
+
+
+def translate(manager: PluginManager) -> Any:
+    return manager.invoke("request.translate", {"Body": "aGk="})
+
+
+@pytest.mark.parametrize("exc", ESCAPES, ids=lambda e: e.__name__)
+@pytest.mark.parametrize("kind", [Raises, AsyncRaises], ids=["sync hook", "async hook"])
+def test_any_base_exception_from_a_hook_is_an_envelope_and_fuses_the_plugin(
+    manager: PluginManager, kind: type[Raises], exc: type[BaseException]
+) -> None:
+    manager.register(kind(exc), "bad")
+    manager.register(Healthy(), "good")
+    envelope = translate(manager)
+    assert not envelope.ok and envelope.error.code == "plugin_error" and "'bad'" in envelope.error.message
+    assert manager.plugin("bad").state is PluginState.FUSED
+    # the loop thread survived: an async hook of another plugin still answers, on time
+    started = time.monotonic()
+    assert manager.call("request.normalize", {"Body": "aGk="}).body == b"healthy"
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("exc", ESCAPES, ids=lambda e: e.__name__)
+@pytest.mark.parametrize("kind", [Raises, AsyncRaises], ids=["sync hook", "async hook"])
+def test_any_base_exception_stays_inside_ainvoke(kind: type[Raises], exc: type[BaseException]) -> None:
+    async def main() -> Any:
+        with PluginManager(NO_LOGS, entry_points=False, environ={}) as manager:
+            manager.register(kind(exc), "bad")
+            envelope = await manager.ainvoke("request.translate", {"Body": "aGk="})
+            return envelope, manager.plugin("bad").state
+
+    envelope, state = asyncio.run(main())  # nothing escapes the host's own asyncio.run
+    assert not envelope.ok and envelope.error.code == "plugin_error"
+    assert state is PluginState.FUSED
+
+
+def test_the_loop_thread_is_started_again_if_it_dies(manager: PluginManager) -> None:
+    manager.register(Healthy(), "good")
+    assert manager.call("request.normalize", {"Body": "aGk="}).body == b"healthy"
+    loop = manager.runtime.loop
+    old = loop.loop()
+    old.call_soon_threadsafe(old.stop)  # as if the thread had died
+    loop._thread.join(5)  # type: ignore[union-attr]
+    assert manager.call("request.normalize", {"Body": "aGk="}).body == b"healthy"
+    assert loop.loop() is not old
+
+
+@pytest.fixture
+def sigint_watched() -> Iterator[None]:
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _escapes.watch_sigint()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+class CtrlC:
+    """A hook during which the user presses Ctrl-C (a real SIGINT), optionally swallowing it."""
+
+    def __init__(self, swallow: bool) -> None:
+        self.swallow = swallow
+
+    @hookimpl
+    def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            if not self.swallow:
+                raise
+        return t.BodyResult(body=b"swallowed")
+
+
+@pytest.mark.parametrize("swallow", [False, True], ids=["raised", "swallowed by the plugin"])
+def test_a_real_ctrl_c_still_stops_the_host(sigint_watched: None, swallow: bool) -> None:
+    with PluginManager(NO_LOGS, entry_points=False, environ={}) as manager:
+        manager.register(CtrlC(swallow), "ctrl-c")
+        manager.register(Healthy(), "good")
+        with pytest.raises(KeyboardInterrupt):
+            manager.invoke("request.translate", {"Body": "aGk="})
+        assert manager.plugin("ctrl-c").state is PluginState.ACTIVE  # the user's interrupt is not the plugin's fault
+        # the interrupt is raised once: the next call is not interrupted again
+        assert manager.invoke("request.normalize", {"Body": "aGk="}).result.body == b"healthy"
+
+
+def test_a_plugins_own_keyboard_interrupt_does_not_stop_the_host(sigint_watched: None) -> None:
+    with PluginManager(NO_LOGS, entry_points=False, environ={}) as manager:
+        manager.register(Raises(KeyboardInterrupt), "faker")
+        envelope = translate(manager)
+        assert envelope.error.code == "plugin_error" and manager.plugin("faker").state is PluginState.FUSED
+
+
+class Wrapper:
+    @hookimpl(wrapper=True)
+    def request_translate(self, params: t.RequestTranslateRequest) -> Any:
+        yield
+        raise SystemExit(1)
+
+
+class Answers:
+    @hookimpl
+    def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        return t.BodyResult(body=b"ok")
+
+
+def test_a_wrapper_that_raises_is_contained(manager: PluginManager) -> None:
+    manager.register(Answers(), "answers")
+    manager.register(Wrapper(), "wrapper")
+    envelope = translate(manager)
+    assert envelope.error.code == "plugin_error" and "'wrapper'" in envelope.error.message
+    assert manager.plugin("wrapper").state is PluginState.FUSED
+    assert translate(manager).result.body == b"ok"  # without the fused wrapper
+
+
+class Lifecycle:
+    settings: list[Any]
+
+    def __init__(self) -> None:
+        self.settings = []
+
+    @hookimpl
+    def plugin_register(self, params: t.LifecycleRequest) -> t.Registration:
+        self.settings.append(dict(params.config))
+        return t.Registration(metadata=t.PluginMetadata(name="lc", version="1"))
+
+    @hookimpl
+    def plugin_shutdown(self) -> t.Empty:
+        self.settings.append("shutdown")
+        return t.Empty()
+
+
+@pytest.mark.parametrize("method", ["plugin.register", "plugin.reconfigure", "plugin.shutdown"])
+def test_lifecycle_methods_are_not_callable_through_invoke(manager: PluginManager, method: str) -> None:
+    plugin = Lifecycle()
+    manager.register(plugin, "lc", settings={"dsn": "postgresql://real"})
+    hostile = {"ConfigYAML": "dsn: postgresql://attacker"}
+    for envelope in (manager.invoke(method, hostile), asyncio.run(manager.ainvoke(method, hostile))):
+        assert envelope.error.code == "invalid_method" and "lifecycle" in envelope.error.message
+    assert envelope.to_json()
+    assert plugin.settings == [{"dsn": "postgresql://real"}]  # registered once, with the host's settings
+
+
+@pytest.mark.parametrize("name", ["", ["request", "translate"], None, 3], ids=["empty", "list", "None", "int"])
+def test_a_method_name_that_is_not_a_string_is_invalid_method(manager: PluginManager, name: Any) -> None:
+    assert manager.invoke(name).error.code == "invalid_method"
+    assert asyncio.run(manager.ainvoke(name)).error.code == "invalid_method"
+
+
+class Echoes:
+    """Answers with an error that echoes the client's text, as a tool or store naming what it did not find does."""
+
+    @hookimpl
+    def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        raise PluginError("not_found", f"no model named {params.model}")
+
+
+def test_an_error_envelope_echoing_a_lone_surrogate_is_still_json(manager: PluginManager) -> None:
+    manager.register(Echoes(), "echoes")
+    envelope = manager.invoke("request.translate", t.RequestTranslateRequest(model="gpt-\ud800"))
+    assert envelope.error.code == "not_found" and "\ud800" in envelope.error.message
+    text = envelope.to_json()
+    assert b"\xef\xbf\xbd" in text  # U+FFFD where the surrogate was
+    assert text.decode("utf-8")
+
+
+class SlowAsync:
+    @hookimpl
+    async def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        await asyncio.sleep(30)
+        return t.BodyResult(body=b"late")
+
+
+def test_shutdown_under_a_call_is_a_retryable_error_not_a_fake_success() -> None:
+    manager = PluginManager(NO_LOGS, entry_points=False, environ={})
+    manager.register(SlowAsync(), "slow")
+    answers: list[Any] = []
+    caller = threading.Thread(target=lambda: answers.append(manager.invoke("request.normalize", {"Body": "aGk="})))
+    caller.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    manager.shutdown(timeout=0.2)
+    caller.join(10)
+    assert not caller.is_alive() and time.monotonic() - started < 8
+    (envelope,) = answers
+    assert not envelope.ok and envelope.error.code == "plugin_unavailable" and envelope.error.retryable
+    assert "shut down" in envelope.error.message
