@@ -23,8 +23,12 @@ _SECRET_VALUE = re.compile(
     r"|\b(?:ghp|gho|ghs|github_pat)_[A-Za-z0-9_]{16,}"  # GitHub tokens
     r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key IDs
     r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack tokens
-    r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,})"
+    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,})"  # Authorization header values
 )
+#: ``scheme://user:password@host``: the userinfo of a URL.
+_USERINFO = re.compile(r"(?<=://)[^/@\s'\"]+@")
+#: ``key=value`` (query strings, form bodies, ``repr``s) whose key is sensitive by the seed's rule.
+_KEY_VALUE = re.compile(r"([A-Za-z0-9_.-]+)=([^&\s'\",;)]+)")
 
 
 def is_sensitive_key(key: str) -> bool:
@@ -36,20 +40,40 @@ def is_sensitive_key(key: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Mask values that look like API keys or bearer tokens inside free text."""
-    return _SECRET_VALUE.sub(REDACTED, text)
+    """Mask what looks like a secret inside free text: API keys and tokens, ``Bearer``/``Basic`` credentials, a
+    URL's ``user:password@``, and the value of any ``key=value`` whose key is sensitive (``?api_key=…``)."""
+    text = _SECRET_VALUE.sub(REDACTED, text)
+    if "://" in text:
+        text = _USERINFO.sub(REDACTED + "@", text)
+    if "=" in text:
+        text = _KEY_VALUE.sub(_masked_pair, text)
+    return text
 
 
-def redact_value(key: str, value: Any) -> Any:
-    """Redact a field of a structured log record: sensitive keys entirely, secret-looking strings inside."""
+def _masked_pair(match: re.Match[str]) -> str:
+    key = match.group(1)
+    return f"{key}={REDACTED}" if is_sensitive_key(key) else match.group(0)
+
+
+#: How deep :func:`redact_value` follows nested mappings and lists; deeper values are replaced by this marker.
+MAX_DEPTH = 32
+TOO_DEEP = "[too deep]"
+
+
+def redact_value(key: Any, value: Any, _depth: int = 0) -> Any:
+    """Redact a field of a structured log record: sensitive keys entirely, secret-looking strings inside. Keys
+    may be anything (they are compared as text); nesting past :data:`MAX_DEPTH` levels is cut off."""
+    key = str(key)
     if is_sensitive_key(key):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
+    if isinstance(value, Mapping | list | tuple) and _depth >= MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, Mapping):
-        return {k: redact_value(str(k), v) for k, v in value.items()}
+        return {str(k): redact_value(k, v, _depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_value(key, v) for v in value]
+        return [redact_value(key, v, _depth + 1) for v in value]
     return value
 
 

@@ -89,7 +89,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         findings += 1
         print(f"invalid entry point {name!r} in {dist}: {why}")
     for p in plugins:
-        if p.state.value in ("failed", "fused"):
+        if p.state.value in ("failed", "fused", "quarantined"):
             findings += 1
             kind = "ABI mismatch" if p.reason.startswith("abi_mismatch") else p.state.value
             print(f"{kind}: {p.id}: {p.reason}")
@@ -97,7 +97,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             findings += 1
             print(f"problem: {p.id}: {problem}")
     print("no problems found" if not findings else f"{findings} finding(s)")
-    return 1 if any(p.state.value in ("failed", "fused") for p in plugins) or manager.conflicts else 0
+    return 1 if any(p.state.value in ("failed", "fused", "quarantined") for p in plugins) or manager.conflicts else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

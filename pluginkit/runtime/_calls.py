@@ -96,6 +96,7 @@ def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: BaseException) -> Fai
     if isinstance(exc, PluginKitError):
         return Failed(exc)
     if isinstance(exc, TimeoutError):
+        runtime.timed_out(plan, impl)
         return Failed(
             PluginKitError(
                 "timeout", f"plugin {impl.record.id!r} took longer than {plan.timeout:g}s in {plan.method.name}"

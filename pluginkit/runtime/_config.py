@@ -9,6 +9,9 @@ The configuration is a mapping (from the host, or read from a ``pluginkit.toml``
     "scheduler.pick" = 2
     [pluginkit.fuse]                  # per-method: does an unexpected exception fuse the plugin?
     "usage.handle" = false
+    [pluginkit.quarantine]            # a plugin that times out `timeouts` times within `window` seconds is
+    timeouts = 3                      # taken out like a fused one (0 = never)
+    window = 60
 
     [plugins.scheduler]               # one table per plugin ID
     enabled = true                    # host key, default true
@@ -63,6 +66,9 @@ class ManagerConfig:
     disable: frozenset[str] = frozenset()
     timeouts: Mapping[str, float | None] = attrs.field(factory=dict)
     fuse: Mapping[str, bool] = attrs.field(factory=dict)
+    #: Time-outs within :attr:`quarantine_window` seconds that quarantine a plugin (0: never).
+    quarantine_timeouts: int = 3
+    quarantine_window: float = 60.0
 
     def for_plugin(self, plugin_id: str) -> PluginSettings:
         return self.plugins.get(plugin_id) or PluginSettings()
@@ -139,4 +145,10 @@ def load_config(
     fuse = dict(options.get("fuse", {}))
     if not all(isinstance(v, bool) for v in fuse.values()):
         raise ConfigError(message="pluginkit.fuse: expected true or false per method")
-    return ManagerConfig(plugins, load, disable, timeouts, fuse)
+    quarantine = options.get("quarantine", {})
+    count, window = quarantine.get("timeouts", 3), quarantine.get("window", 60.0)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ConfigError(message="pluginkit.quarantine.timeouts: expected a count ≥ 0")
+    if not isinstance(window, int | float) or isinstance(window, bool) or window <= 0:
+        raise ConfigError(message="pluginkit.quarantine.window: expected seconds > 0")
+    return ManagerConfig(plugins, load, disable, timeouts, fuse, count, float(window))

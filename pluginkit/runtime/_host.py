@@ -17,6 +17,7 @@ from typing import Any
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
+from pluginkit.redaction import redact_text
 from pluginkit.runtime._logging import PluginLogger
 
 __all__ = ["ExecutorStream", "HostServices"]
@@ -29,7 +30,8 @@ _READ_SIZE = 32 * 1024
 
 
 def host_error(message: str) -> PluginKitError:
-    return PluginKitError("host_call_failed", message)
+    """A ``host_call_failed`` error; its message is masked (it may quote a URL with a key in it)."""
+    return PluginKitError("host_call_failed", redact_text(message))
 
 
 class ExecutorStream:

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Coroutine
+from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -27,20 +28,27 @@ class CallAbandoned(PluginKitError):
 
 
 class Escaped(Exception):
-    """A ``BaseException`` (``SystemExit``, ``KeyboardInterrupt``, …) raised by a coroutine on the loop, carried
-    out as an ordinary exception: raised as it is inside a task it would stop the loop and end its thread."""
+    """A ``BaseException`` (``SystemExit``, ``KeyboardInterrupt``, …) a plugin raised, carried as an ordinary
+    exception: raised as it is inside a task it would stop the loop and end its thread, and anywhere else it would
+    pass every ``except Exception`` that contains plugin failures."""
 
     def __init__(self, original: BaseException) -> None:
-        super().__init__(repr(original))
+        super().__init__(f"{type(original).__name__}: {original}")
         self.original = original
 
 
 async def guarded(coro: Coroutine[Any, Any, Any]) -> Any:
-    """``await coro``, with a ``BaseException`` it raises (but cancellation) carried out as :class:`Escaped`."""
+    """``await coro``, with a ``BaseException`` it raises carried out as :class:`Escaped` — cancellation too, unless
+    this task was really cancelled (by a time limit, the caller, or the loop stopping)."""
     try:
         return await coro
-    except (Exception, asyncio.CancelledError):
+    except Exception:
         raise
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling() > 0:
+            raise
+        raise Escaped(exc) from None
     except BaseException as exc:
         raise Escaped(exc) from None
 
@@ -104,7 +112,7 @@ class LoopThread:
                     raise TimeoutError from None
             except Escaped as escaped:
                 raise escaped.original from None
-            except asyncio.CancelledError:
+            except (FutureCancelled, asyncio.CancelledError):  # the loop cancelled the call as it stopped
                 raise CallAbandoned(message="the plugin manager shut down during the call", retryable=True) from None
 
     def stop(self) -> None:

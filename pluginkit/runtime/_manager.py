@@ -18,6 +18,7 @@ from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.abi._hookspecs import PROJECT, hookspecs
 from pluginkit.errors import PluginKitError
+from pluginkit.redaction import redact_text
 from pluginkit.runtime._config import ManagerConfig, load_config
 from pluginkit.runtime._context import PluginContext
 from pluginkit.runtime._discovery import (
@@ -29,8 +30,10 @@ from pluginkit.runtime._discovery import (
     default_cache_dir,
     scan,
 )
-from pluginkit.runtime._escapes import watch_sigint
+from pluginkit.runtime._escapes import belongs_to_host, watch_sigint
 from pluginkit.runtime._host import HostServices
+from pluginkit.runtime._logging import describe, log_failure
+from pluginkit.runtime._loop import Escaped
 from pluginkit.runtime._plan import Impl, NoteSink
 from pluginkit.runtime._plugin import PluginInfo, PluginRecord, PluginState
 from pluginkit.runtime._registration import reconfigure_plugin, register_plugin
@@ -136,9 +139,11 @@ class PluginManager:
         started = time.perf_counter()
         try:
             obj = importlib_metadata.EntryPoint(installed.id, installed.value, ENTRY_POINT_GROUP).load()
-        except (Exception, SystemExit) as exc:  # a plugin's import must never take the host down
+        except BaseException as exc:  # a plugin's import must never take the host down
+            if belongs_to_host(exc):
+                raise
             record.import_seconds = time.perf_counter() - started
-            self._fail(record, "plugin_error", f"import failed: {type(exc).__name__}: {exc}", exc)
+            self._fail(record, "plugin_error", f"import failed: {describe(exc)}", exc)
             return
         record.import_seconds = time.perf_counter() - started
         self._admit(record, obj, declared_abi=getattr(obj, "PLUGINKIT_ABI", None), require_abi=True)
@@ -213,27 +218,39 @@ class PluginManager:
             return
         except Exception as exc:
             self._pluggy.unregister(obj)
-            self._fail(record, "plugin_error", f"plugin.register raised {type(exc).__name__}: {exc}", exc)
+            self._fail(record, "plugin_error", f"plugin.register raised {describe(exc)}", exc)
             return
         record.state, record.reason = PluginState.ACTIVE, ""
 
     def _fail(self, record: PluginRecord, code: str, message: str, exc: BaseException | None = None) -> None:
+        message = redact_text(message)
         record.state, record.reason = PluginState.FAILED, f"{code}: {message}"
-        log.error("plugin %r not loaded: %s", record.id, message, exc_info=exc)
+        if exc is None:
+            log.error("plugin %r not loaded: %s", record.id, message)
+        else:
+            log_failure(log, exc, "plugin %r not loaded: %s", record.id, message)
 
     def call_hook(self, record: PluginRecord, hook: str, params: Any) -> Any:
         """Call one plugin's hookimpl directly (registration-time calls); async hookimpls are awaited on the
-        manager's loop. Raises what the plugin raised."""
+        manager's loop. Raises what the plugin raised; a ``BaseException`` that is not the host's own (see
+        :mod:`pluginkit.runtime._escapes`) arrives wrapped in an ``Exception`` (``Escaped``), so callers contain it."""
         impl = next(
             (Impl(record, hi) for hi in getattr(self._pluggy.hook, hook).get_hookimpls() if hi.plugin is record.obj),
             None,
         )
         if impl is None:
             raise PluginKitError("not_handled", f"plugin {record.id!r} does not implement {hook}")
-        value = impl.start(params)
-        if impl.is_async or asyncio.iscoroutine(value):
-            method = abi.METHODS.by_hook(hook)
-            value = self.runtime.run_coroutine(value, method.timeout if method else None)
+        try:
+            value = impl.start(params)
+            if impl.is_async or asyncio.iscoroutine(value):
+                method = abi.METHODS.by_hook(hook)
+                value = self.runtime.run_coroutine(value, method.timeout if method else None)
+        except Exception:
+            raise
+        except BaseException as exc:
+            if belongs_to_host(exc):
+                raise
+            raise Escaped(exc) from exc
         return value
 
     # -- listing --------------------------------------------------------------------------------------------
@@ -358,9 +375,9 @@ class PluginManager:
                     try:
                         reconfigure_plugin(self, record)
                     except PluginKitError as exc:
-                        record.problems.append(f"plugin.reconfigure failed: {exc}")
+                        record.problems.append(f"plugin.reconfigure failed: {describe(exc)}")
                     except Exception as exc:
-                        log.error("plugin %r failed in plugin.reconfigure", record.id, exc_info=exc)
+                        log_failure(log, exc, "plugin %r failed in plugin.reconfigure", record.id)
                         record.state, record.reason = PluginState.FUSED, f"{type(exc).__name__} in plugin.reconfigure"
                 elif record.state is PluginState.DISABLED and selected and record.source == "entry-point":
                     del self._records[record.id]
@@ -393,7 +410,7 @@ class PluginManager:
                 try:
                     self.call_hook(record, "plugin_shutdown", t.Empty())
                 except Exception as exc:
-                    log.error("plugin %r failed in plugin.shutdown", record.id, exc_info=exc)
+                    log_failure(log, exc, "plugin %r failed in plugin.shutdown", record.id)
             record.state, record.reason = PluginState.STOPPED, "manager shut down"
         self.host.close()
         self.runtime.loop.stop()

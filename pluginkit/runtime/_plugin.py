@@ -26,6 +26,8 @@ class PluginState(enum.Enum):
     FUSED = "fused"
     #: Shut down with the manager.
     STOPPED = "stopped"
+    #: Timed out again and again: taken out of every hook like a fused plugin (``pluginkit.quarantine``).
+    QUARANTINED = "quarantined"
 
 
 @attrs.define(eq=False)
@@ -57,6 +59,8 @@ class PluginRecord:
     #: ``"METHOD /v0/management/path"`` keys from ``management.register``.
     routes: frozenset[str] = frozenset()
     ctx: PluginContext | None = None
+    #: When its recent calls timed out (monotonic seconds), for the quarantine rule.
+    timeouts: list[float] = attrs.field(factory=list)
     #: ``(registration, its declared capabilities)``: the flags are read on every plan build and every request's
     #: executor lookup, and ``declared()`` walks every flag field; keyed by the registration object so that a new
     #: registration (``plugin.reconfigure``) is never answered from a stale cache.

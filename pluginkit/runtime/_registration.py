@@ -16,6 +16,7 @@ import importlib_metadata
 from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._logging import describe
 from pluginkit.runtime._plugin import PluginRecord
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def _collect_registries(manager: PluginManager, record: PluginRecord) -> None:
         try:
             answer = manager.call_hook(record, method.hook_name, t.Empty())
         except Exception as exc:
-            record.problems.append(f"{method.name} failed: {type(exc).__name__}: {exc}")
+            record.problems.append(f"{method.name} failed: {describe(exc)}")
             continue
         value = answer.identifier if isinstance(answer, t.Identifier) else ""
         if value.strip():
@@ -182,7 +183,7 @@ def _collect_registries(manager: PluginManager, record: PluginRecord) -> None:
                 plugin=record.registration.metadata if record.registration else t.PluginMetadata()))
             record.flags = frozenset(f.name.lstrip("-") for f in flags.flags if f.name.strip())
         except Exception as exc:
-            record.problems.append(f"command_line.register failed: {type(exc).__name__}: {exc}")
+            record.problems.append(f"command_line.register failed: {describe(exc)}")
     if "management_api" in declared and "management_register" in record.hooks:
         try:
             routes = manager.call_hook(record, "management_register", t.ManagementRegisterRequest(
@@ -196,4 +197,4 @@ def _collect_registries(manager: PluginManager, record: PluginRecord) -> None:
                 keys.add(route_key(route.method, route.path))
             record.routes = frozenset(keys)
         except Exception as exc:
-            record.problems.append(f"management.register failed: {type(exc).__name__}: {exc}")
+            record.problems.append(f"management.register failed: {describe(exc)}")

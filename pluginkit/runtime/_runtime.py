@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
+from pluginkit.redaction import redact_text
 from pluginkit.runtime._escapes import interrupted_since, sigints
+from pluginkit.runtime._logging import log_failure
 from pluginkit.runtime._loop import LoopThread
 from pluginkit.runtime._plan import Failed, Impl, Plan
 from pluginkit.runtime._plugin import PluginRecord, PluginState
@@ -140,13 +143,34 @@ class Runtime:
         policy says so, and answer ``plugin_error`` naming the plugin and method."""
         record = impl.record
         method = plan.method.name
-        log.error("plugin %r failed in %s", record.id, method, exc_info=exc)
+        log_failure(log, exc, "plugin %r failed in %s", record.id, method)
         if plan.fuse and record.state is PluginState.ACTIVE:
             with self._manager._lock:
                 record.state = PluginState.FUSED
-                record.reason = f"{type(exc).__name__} in {method}: {exc}"[:500]
+                record.reason = redact_text(f"{type(exc).__name__} in {method}: {exc}")[:500]
                 self.plans = {}
         return Failed(PluginKitError("plugin_error", f"plugin {record.id!r} failed in {method}: {type(exc).__name__}"))
+
+    def timed_out(self, plan: Plan, impl: Impl) -> None:
+        """A plugin's call ran past its time limit: quarantine the plugin when that happened
+        ``quarantine_timeouts`` times within ``quarantine_window`` seconds (``pluginkit.quarantine``), so that a
+        plugin that keeps hanging stops costing every caller its whole time limit."""
+        config = self._manager.config
+        limit, record = config.quarantine_timeouts, impl.record
+        if limit <= 0:
+            return
+        now = time.monotonic()
+        with self._manager._lock:
+            recent = [at for at in record.timeouts if now - at < config.quarantine_window]
+            recent.append(now)
+            record.timeouts = recent[-limit:]
+            if len(recent) >= limit and record.state is PluginState.ACTIVE:
+                record.state = PluginState.QUARANTINED
+                record.reason = (
+                    f"timed out {len(recent)} times within {config.quarantine_window:g}s (last in {plan.method.name})"
+                )
+                self.plans = {}
+                log.error("plugin %r quarantined: %s", record.id, record.reason)
 
     # -- owners (the single-owner rule) ----------------------------------------------------------------------------
     def owner(self, plan: Plan, params: Any) -> Impl | None:

@@ -10,7 +10,7 @@ import cattrs
 
 from pluginkit.wire._hooks import make_converter
 from pluginkit.wire._payload import is_payload
-from pluginkit.wire._scalars import WireError, dumps, loads, use_payload_encoder
+from pluginkit.wire._scalars import WireError, check_text, dumps, loads, use_payload_encoder
 
 __all__ = ["converter", "decode", "encode", "from_wire", "to_wire"]
 
@@ -47,7 +47,9 @@ def from_wire(data: Any, tp: type[T]) -> T:
     """JSON-like value, or JSON text as ``str``/``bytes``, → ``tp``. Raises :class:`WireError` on bad input."""
     text = data.__class__ is not dict and isinstance(data, bytes | bytearray | memoryview | str)
     if text and tp is not str and tp is not bytes:
-        data = loads(data)
+        data = loads(data)  # valid Unicode, by the parser's own rules
+    else:
+        check_text(data)  # JSON-like objects from the caller: nothing checked them yet
     try:
         value: T = (_STRUCTURE_HOOKS.get(tp) or _structure_hook(tp))(data, tp)
     except WireError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -71,10 +72,12 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     """Parse JSON text; malformed text raises :class:`WireError`."""
     try:
         if _orjson is not None:
-            return _orjson.loads(data)
-        return _json.loads(data, parse_constant=_reject_constant)
+            return _orjson.loads(data)  # refuses lone surrogates itself
+        value = _json.loads(data, parse_constant=_reject_constant)
     except (ValueError, TypeError) as exc:
         raise WireError(f"malformed JSON: {exc}") from None
+    check_text(value)  # the stdlib parser accepts "\\ud800" escapes
+    return value
 
 
 def _reject_constant(name: str) -> Any:
@@ -91,6 +94,38 @@ def dumps(value: Any) -> bytes:
 # --------------------------------------------------------------------------------------------------------------
 # Scalars
 # --------------------------------------------------------------------------------------------------------------
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: How deep :func:`check_text` follows nested containers (deeper input is refused, not recursed into).
+MAX_NESTING = 256
+
+
+def check_text(value: Any, path: list[str | int] | None = None) -> None:
+    """Refuse text that is not valid Unicode (a lone surrogate, which Python's ``json`` accepts in ``\\ud800``
+    escapes) anywhere in JSON-like input, keys included, and input nested deeper than :data:`MAX_NESTING`: the
+    caller gets a :class:`WireError` naming where, and no plugin ever sees such text (it cannot be encoded, so a
+    store writing it would crash)."""
+    stack: list[tuple[Any, list[str | int]]] = [(value, path if path is not None else [])]
+    while stack:
+        item, where = stack.pop()
+        if item.__class__ is str:
+            if not item.isascii() and _SURROGATE.search(item):
+                raise WireError("text is not valid Unicode (a lone surrogate)", where)
+        elif isinstance(item, dict):
+            if len(where) >= MAX_NESTING:
+                raise WireError(f"nested deeper than {MAX_NESTING} levels", where)
+            for key, inner in item.items():
+                if key.__class__ is str and not key.isascii() and _SURROGATE.search(key):
+                    raise WireError("key is not valid Unicode (a lone surrogate)", where)
+                if inner.__class__ is not int and inner.__class__ is not bool and inner is not None:
+                    stack.append((inner, [*where, key]))
+        elif isinstance(item, list | tuple):
+            if len(where) >= MAX_NESTING:
+                raise WireError(f"nested deeper than {MAX_NESTING} levels", where)
+            stack.extend((inner, [*where, index]) for index, inner in enumerate(item))
+        elif isinstance(item, str):  # a str subclass
+            check_text(str(item), where)
 
 
 def _b64decode(value: Any) -> bytes:

@@ -241,3 +241,32 @@ def test_shutdown_under_a_call_is_a_retryable_error_not_a_fake_success() -> None
     (envelope,) = answers
     assert not envelope.ok and envelope.error.code == "plugin_unavailable" and envelope.error.retryable
     assert "shut down" in envelope.error.message
+
+
+class Hangs:
+    @hookimpl
+    async def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        await asyncio.sleep(30)
+        return t.BodyResult(body=b"late")
+
+
+def test_repeated_timeouts_quarantine_the_plugin_and_list_says_why() -> None:
+    config = {"pluginkit": {"timeouts": {"request.normalize": 0.05}, "quarantine": {"timeouts": 3, "window": 60}}}
+    with PluginManager(config, entry_points=False, environ={}) as manager:
+        manager.register(Hangs(), "hangs")
+        codes = [manager.invoke("request.normalize", {"Body": "aGk="}) for _ in range(3)]
+        assert all(e.ok for e in codes)  # a chain keeps the body when a normaliser fails
+        info = manager.plugin("hangs")
+        assert info.state is PluginState.QUARANTINED and "timed out 3 times" in info.reason
+        started = time.monotonic()
+        assert manager.invoke("request.normalize", {"Body": "aGk="}).ok
+        assert time.monotonic() - started < 0.05  # no longer asked: no more time limits waited out
+
+
+def test_quarantine_can_be_switched_off() -> None:
+    config = {"pluginkit": {"timeouts": {"request.normalize": 0.02}, "quarantine": {"timeouts": 0}}}
+    with PluginManager(config, entry_points=False, environ={}) as manager:
+        manager.register(Hangs(), "hangs")
+        for _ in range(4):
+            manager.invoke("request.normalize", {"Body": "aGk="})
+        assert manager.plugin("hangs").state is PluginState.ACTIVE
