@@ -7,7 +7,6 @@ anything else, and any unexpected exception, is the plugin's bug: the runtime lo
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +14,7 @@ from pluginkit.errors import PluginKitError
 from pluginkit.runtime._escapes import belongs_to_host
 from pluginkit.runtime._loop import CallAbandoned, Escaped, guarded
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
+from pluginkit.runtime._threads import bounded
 
 if TYPE_CHECKING:
     from pluginkit.runtime._runtime import Runtime
@@ -24,13 +24,23 @@ __all__ = ["call_async", "call_sync", "check_answer", "failure", "settle_sync"]
 
 def call_sync(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
     """One plugin's answer to ``params``, from synchronous code (``async def`` hookimpls run on the runtime's
-    loop thread, with the plan's time limit)."""
+    loop thread, with the plan's time limit; an isolated plugin runs in its own threads, bounded the same way)."""
+    if impl.record.isolated:
+        return _call_isolated(plan, impl, params, runtime)
     try:
         value = impl.function(params) if impl.mode == P else impl.start(params)  # the common signature, one call less
     except BaseException as exc:  # anything a plugin raises is its answer (failure() lets the host's own through)
         return settle_sync(plan, impl, runtime, None, exc)
     if value.__class__ is plan.result_type:  # the common case: a typed answer, nothing more to check
         return value
+    return settle_sync(plan, impl, runtime, value, None)
+
+
+def _call_isolated(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
+    try:
+        value = impl.record.worker_threads().run(impl.start, params, plan.timeout)
+    except BaseException as exc:
+        return failure(plan, impl, runtime, exc)
     return settle_sync(plan, impl, runtime, value, None)
 
 
@@ -50,16 +60,16 @@ def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: Bas
 
 async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
     """One plugin's answer to ``params`` on the running loop: ``async def`` hookimpls are awaited with the plan's
-    time limit, ``threaded`` plugins run in a worker thread, plain ones inline."""
+    time limit, isolated plugins run in their own threads (bounded the same way), plain ones inline."""
     try:
         if impl.is_async:  # guarded: a task that raises SystemExit or KeyboardInterrupt would stop the loop
-            value = await asyncio.wait_for(guarded(impl.start(params)), plan.timeout)
-        elif impl.record.threaded:
-            value = await asyncio.wait_for(asyncio.to_thread(impl.start, params), plan.timeout)
+            value = await bounded(guarded(impl.start(params)), plan.timeout)
+        elif impl.record.isolated:
+            value = await impl.record.worker_threads().arun(impl.start, params, plan.timeout)
         else:
             value = impl.start(params)
         if inspect.iscoroutine(value):
-            value = await asyncio.wait_for(guarded(value), plan.timeout)
+            value = await bounded(guarded(value), plan.timeout)
     except Escaped as escaped:
         return failure(plan, impl, runtime, escaped.original)
     except BaseException as exc:

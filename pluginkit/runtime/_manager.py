@@ -365,6 +365,7 @@ class PluginManager:
             for record in self._records.values():
                 configured = new.for_plugin(record.id)
                 record.priority, record.threaded = configured.priority, configured.threaded
+                record.update_isolation()
                 selected, why = new.selected(record.id)
                 if record.state is PluginState.ACTIVE and not selected:
                     record.state, record.reason = PluginState.DISABLED, why
@@ -413,6 +414,9 @@ class PluginManager:
                     log_failure(log, exc, "plugin %r failed in plugin.shutdown", record.id)
             record.state, record.reason = PluginState.STOPPED, "manager shut down"
         self.host.close()
+        self.runtime.watchdog.stop()
+        for record in self._records.values():
+            record.stop_threads()
         self.runtime.loop.stop()
 
     def __enter__(self) -> Self:

@@ -108,8 +108,9 @@ class Plan:
         #: Set for ``call_plugin``: the one plugin in ``impls`` answers whatever the method's owner rule.
         self.pinned = False
         self.all_sync = not any(i.is_async for i in self.impls)
-        #: Whether async callers may run the plan inline, without awaiting (all sync, no wrappers, not threaded).
-        self.inline = self.all_sync and not self.wrappers and not any(i.record.threaded for i in self.impls)
+        #: Whether async callers may run the plan inline, without awaiting (all sync, no wrappers, none isolated in
+        #: threads of its own).
+        self.inline = self.all_sync and not self.wrappers and not any(i.record.isolated for i in self.impls)
         #: Owner key (a provider) → the impl that owns it, filled by ``Runtime.owner``. A plan is replaced, never
         #: edited, when plugins change, so its answers cannot go stale.
         self.owners: dict[str, Impl | None] = {}

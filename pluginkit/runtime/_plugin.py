@@ -11,6 +11,7 @@ import attrs
 from pluginkit import types as t
 from pluginkit import wire
 from pluginkit.runtime._context import PluginContext
+from pluginkit.runtime._threads import PluginThreads
 
 __all__ = ["PluginInfo", "PluginRecord", "PluginState"]
 
@@ -61,10 +62,34 @@ class PluginRecord:
     ctx: PluginContext | None = None
     #: When its recent calls timed out (monotonic seconds), for the quarantine rule.
     timeouts: list[float] = attrs.field(factory=list)
+    #: The watchdog caught one of its sync hooks running past the time limit.
+    overran: bool = False
+    #: Its calls run in worker threads of its own, each bounded by its time limit: configured ``threaded``, or
+    #: caught overrunning (see :meth:`update_isolation`).
+    isolated: bool = False
+    _threads: Any = attrs.field(default=None, init=False, repr=False)
     #: ``(registration, its declared capabilities)``: the flags are read on every plan build and every request's
     #: executor lookup, and ``declared()`` walks every flag field; keyed by the registration object so that a new
     #: registration (``plugin.reconfigure``) is never answered from a stale cache.
     _declared: tuple[t.Registration, frozenset[str]] | None = attrs.field(default=None, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.update_isolation()
+
+    def update_isolation(self) -> None:
+        """Recompute :attr:`isolated` after ``threaded`` or ``overran`` changed."""
+        self.isolated = self.threaded or self.overran
+
+    def worker_threads(self) -> PluginThreads:
+        """The plugin's own worker threads, started on first use."""
+        threads = self._threads
+        if threads is None:
+            threads = self._threads = PluginThreads(self.id)
+        return threads  # type: ignore[no-any-return]
+
+    def stop_threads(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown()
 
     @property
     def capabilities(self) -> frozenset[str]:

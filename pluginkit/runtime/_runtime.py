@@ -23,6 +23,7 @@ from pluginkit.runtime._plan import Failed, Impl, Plan
 from pluginkit.runtime._plugin import PluginRecord, PluginState
 from pluginkit.runtime._registration import route_key
 from pluginkit.runtime._runners import prepare
+from pluginkit.runtime._threads import Watchdog
 
 if TYPE_CHECKING:
     from pluginkit.runtime._host import HostServices
@@ -41,7 +42,7 @@ LIFECYCLE = frozenset({"plugin.register", "plugin.reconfigure", "plugin.shutdown
 class Runtime:
     """Plans, call accounting, crash reports, owners and the loop thread of one manager."""
 
-    __slots__ = ("_finished", "_manager", "_started", "host", "loop", "plans")
+    __slots__ = ("_finished", "_manager", "_started", "host", "loop", "plans", "watchdog")
 
     def __init__(self, manager: PluginManager, host: HostServices) -> None:
         self._manager = manager
@@ -55,6 +56,8 @@ class Runtime:
         self.plans: dict[str, Plan] = {}
         self._started = itertools.count()
         self._finished = itertools.count()
+        #: Notices sync hooks running past their time limit (see :meth:`overran`).
+        self.watchdog = Watchdog(self.overran)
 
     # -- plans -----------------------------------------------------------------------------------------------------
     def plan(self, method: str, only: str | None = None) -> Plan:
@@ -92,6 +95,7 @@ class Runtime:
             if only is not None and not plan.impls:
                 raise PluginKitError("not_found", f"plugin {only!r} is not active or does not implement {method}")
             prepare(plan, pinned=only is not None)  # pinned: exactly that plugin answers
+            self.watchdog.watch(plan)
             self.plans = {**self.plans, key: plan}
             return plan
 
@@ -150,6 +154,21 @@ class Runtime:
                 record.reason = redact_text(f"{type(exc).__name__} in {method}: {exc}")[:500]
                 self.plans = {}
         return Failed(PluginKitError("plugin_error", f"plugin {record.id!r} failed in {method}: {type(exc).__name__}"))
+
+    def overran(self, impl: Impl, plan: Plan, seconds: float) -> None:
+        """The watchdog caught ``impl`` running ``seconds`` into a call past its time limit. That call cannot be
+        interrupted; from now on the plugin's calls run in threads of its own, each bounded by its limit, so it
+        neither blocks its callers past the limit nor stalls an event loop. It counts as a time-out."""
+        record = impl.record
+        log.error(
+            "plugin %r has run %s for %.1fs, past its %gs limit: its calls now run in threads of their own",
+            record.id, plan.method.name, seconds, plan.timeout or 0,
+        )
+        with self._manager._lock:
+            record.overran = True
+            record.update_isolation()
+            self.plans = {}
+        self.timed_out(plan, impl)
 
     def timed_out(self, plan: Plan, impl: Impl) -> None:
         """A plugin's call ran past its time limit: quarantine the plugin when that happened

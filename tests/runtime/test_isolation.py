@@ -270,3 +270,93 @@ def test_quarantine_can_be_switched_off() -> None:
         for _ in range(4):
             manager.invoke("request.normalize", {"Body": "aGk="})
         assert manager.plugin("hangs").state is PluginState.ACTIVE
+
+
+class Sleeps:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    @hookimpl
+    def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        time.sleep(self.seconds)
+        return t.BodyResult(body=b"slept")
+
+
+def test_a_blocking_sync_hook_is_caught_and_bounded_from_then_on(caplog: pytest.LogCaptureFixture) -> None:
+    config = {"pluginkit": {"timeouts": {"request.translate": 0.2}, "quarantine": {"timeouts": 0}}}
+    with PluginManager(config, entry_points=False, environ={}) as manager:
+        manager.register(Sleeps(0.8), "sleepy")
+        first = manager.invoke("request.translate", {"Body": "aGk="})  # inline: it cannot be interrupted
+        assert first.ok  # it did answer, late
+        assert "'sleepy' has run request.translate" in caplog.text and "past its 0.2s limit" in caplog.text
+        assert manager.runtime.record("sleepy").isolated
+        started = time.monotonic()
+        second = manager.invoke("request.translate", {"Body": "aGk="})
+        elapsed = time.monotonic() - started
+        assert second.error.code == "timeout" and "'sleepy'" in second.error.message
+        assert elapsed < 0.6, elapsed  # bounded by the limit now, not by the plugin
+
+
+def test_a_well_behaved_sync_plugin_stays_inline() -> None:
+    config = {"pluginkit": {"timeouts": {"request.translate": 0.2}}}
+    with PluginManager(config, entry_points=False, environ={}) as manager:
+        manager.register(Sleeps(0), "quick")
+        for _ in range(20):
+            assert manager.invoke("request.translate", {"Body": "aGk="}).ok
+        time.sleep(0.3)
+        assert not manager.runtime.record("quick").isolated
+        assert manager.runtime.plan("request.translate").inline
+
+
+class Quick:
+    @hookimpl
+    def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        return t.BodyResult(body=b"quick")
+
+
+def test_one_slow_threaded_plugin_does_not_starve_another() -> None:
+    config = {
+        "pluginkit": {"timeouts": {"request.translate": 0.05, "request.normalize": 1.0}, "quarantine": {"timeouts": 0}},
+        "plugins": {"slow": {"threaded": True}, "quick": {"threaded": True}},
+    }
+    with PluginManager(config, entry_points=False, environ={}) as manager:
+        manager.register(Sleeps(1.0), "slow")
+        manager.register(Quick(), "quick")
+
+        async def main() -> list[Any]:
+            slow = [await manager.ainvoke("request.translate", {"Body": "aGk="}) for _ in range(20)]
+            return [*slow, await manager.ainvoke("request.normalize", {"Body": "aGk="})]
+
+        started = time.monotonic()
+        *slow, quick = asyncio.run(main())
+        assert time.monotonic() - started < 2.5
+        codes = [e.error.code for e in slow]
+        assert codes.count("timeout") >= 4 and set(codes) <= {"timeout", "plugin_unavailable"}
+        assert "plugin_unavailable" in codes  # its threads were all busy: refused at once, not queued
+        assert quick.ok and quick.result.body == b"quick"
+
+
+class IgnoresCancellation:
+    @hookimpl
+    async def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        for _ in range(3):
+            try:
+                await asyncio.sleep(0.5)
+            except asyncio.CancelledError:
+                continue  # a badly written hook: swallows the cancellation and goes on
+        return t.BodyResult(body=b"too late")
+
+
+def test_an_async_hook_that_swallows_cancellation_still_times_out_on_time() -> None:
+    config = {"pluginkit": {"timeouts": {"request.normalize": 0.1}, "quarantine": {"timeouts": 0}}}
+
+    async def main() -> tuple[Any, float]:
+        with PluginManager(config, entry_points=False, environ={}) as manager:
+            manager.register(IgnoresCancellation(), "stubborn")
+            started = time.monotonic()
+            envelope = await manager.ainvoke("request.normalize", {"Body": "aGk="})
+            return envelope, time.monotonic() - started
+
+    envelope, elapsed = asyncio.run(main())
+    assert envelope.ok  # the chain keeps the body: the normaliser's time-out is its failure
+    assert elapsed < 0.5, elapsed
