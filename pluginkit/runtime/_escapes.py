@@ -19,33 +19,29 @@ import signal
 import threading
 from types import FrameType
 
-__all__ = ["belongs_to_host", "interrupted_since", "sigints", "watch_sigint"]
+__all__ = ["belongs_to_host", "interrupted_since", "sigint_count", "watch_sigint"]
 
 #: The ``KeyboardInterrupt`` the last real SIGINT raised (identity-checked: a plugin cannot fake this object).
 _real_interrupt: BaseException | None = None
-#: How many real SIGINTs arrived (calls compare it at their start and end).
-_count = 0
+#: How many real SIGINTs arrived: a call reads it at its start and compares at its end (a module attribute, not a
+#: function: it is read twice per call).
+sigint_count = 0
 
 
 def _sigint(signum: int, frame: FrameType | None) -> None:
     """Python's default SIGINT behaviour (raise ``KeyboardInterrupt``), remembering what it raised."""
-    global _real_interrupt, _count
+    global _real_interrupt, sigint_count
     interrupt = KeyboardInterrupt()
     _real_interrupt = interrupt
-    _count += 1
+    sigint_count += 1
     raise interrupt
-
-
-def sigints() -> int:
-    """The number of real SIGINTs so far: a call's token, for :func:`interrupted_since`."""
-    return _count
 
 
 def interrupted_since(token: int) -> None:
     """Raise the real Ctrl-C that arrived since ``token`` (a call's start) in the main thread, if any: a plugin that
     swallowed it does not keep the host from stopping. It is the same exception object, so one already on its way
     up simply goes on."""
-    if token != _count and _real_interrupt is not None and threading.current_thread() is threading.main_thread():
+    if token != sigint_count and _real_interrupt is not None and threading.current_thread() is threading.main_thread():
         raise _real_interrupt
 
 

@@ -34,7 +34,7 @@ from pluginkit.runtime._escapes import belongs_to_host, watch_sigint
 from pluginkit.runtime._host import HostServices
 from pluginkit.runtime._logging import describe, log_failure
 from pluginkit.runtime._loop import Escaped
-from pluginkit.runtime._plan import Impl, NoteSink
+from pluginkit.runtime._plan import Impl, NoteSink, Plan
 from pluginkit.runtime._plugin import PluginInfo, PluginRecord, PluginState
 from pluginkit.runtime._registration import reconfigure_plugin, register_plugin
 from pluginkit.runtime._runners import run_async
@@ -279,6 +279,8 @@ class PluginManager:
             plan = runtime.plans.get(method) or runtime.plan(method)
             if params.__class__ is not plan.method.params:
                 params = plan.method.parse_params(params)
+            elif plan.lone:  # a lone plugin gets the object itself: give it a copy, not the caller's
+                params = plan.copy(params)
             return plan.runner(plan, params, runtime, notes)
         finally:
             runtime.end(token)
@@ -291,6 +293,8 @@ class PluginManager:
             plan = runtime.plans.get(method) or runtime.plan(method)
             if params.__class__ is not plan.method.params:
                 params = plan.method.parse_params(params)
+            elif plan.lone:  # as in call: the caller's object is never handed to a plugin
+                params = plan.copy(params)
             if plan.inline:  # what run_async would do first, without creating its coroutine
                 return plan.runner(plan, params, runtime, notes)
             return await run_async(plan, params, runtime, notes)
@@ -307,7 +311,7 @@ class PluginManager:
         token = runtime.begin(method)
         try:
             plan = runtime.plan(method, plugin_id)
-            return plan.runner(plan, plan.method.parse_params(params), runtime, None)
+            return plan.runner(plan, _own(plan, params), runtime, None)
         finally:
             runtime.end(token)
 
@@ -317,7 +321,7 @@ class PluginManager:
         token = runtime.begin(method)
         try:
             plan = runtime.plan(method, plugin_id)
-            return await run_async(plan, plan.method.parse_params(params), runtime)
+            return await run_async(plan, _own(plan, params), runtime)
         finally:
             runtime.end(token)
 
@@ -433,6 +437,13 @@ class PluginManager:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await asyncio.to_thread(self.shutdown)
+
+
+def _own(plan: Plan, params: Any) -> Any:
+    """Params a plugin may change: parsed afresh from JSON-like input, or a copy of the caller's typed object."""
+    if params.__class__ is plan.method.params:
+        return plan.copy(params)
+    return plan.method.parse_params(params)
 
 
 def _invalid_method(method: object) -> Envelope[Any]:

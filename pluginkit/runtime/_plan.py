@@ -86,7 +86,8 @@ class Plan:
     """
 
     __slots__ = (
-        "all_sync", "arule", "copy", "fuse", "impls", "inline", "is_zero", "isolate", "method", "owners", "pinned",
+        "all_sync", "arule", "copy", "fuse", "impls", "inline", "is_zero", "isolate", "lone", "method", "owners",
+        "pinned",
         "result_type", "rule", "runner", "timeout", "wrappers",
     )
 
@@ -103,8 +104,10 @@ class Plan:
         self.result_type = method.result
         self.is_zero = zero_test(method.result)
         self.copy: Callable[[Any], Any] = copier(method.params)
-        # A lone plugin may get the caller's object; several plugins each get their own copy.
+        # Several plugins each get their own copy; a lone plugin gets the object the call was made with, which
+        # the manager's entry points copy when it is the caller's own (``lone``).
         self.isolate = len(self.impls) > 1
+        self.lone = len(self.impls) == 1
         #: Set for ``call_plugin``: the one plugin in ``impls`` answers whatever the method's owner rule.
         self.pinned = False
         self.all_sync = not any(i.is_async for i in self.impls)

@@ -33,13 +33,14 @@ __all__ = ["ASYNC_RULES", "SYNC_RULES", "Call", "fallback"]
 Call = Callable[[Plan, Impl, Any, "Runtime"], Any]
 
 
-def fallback(plan: Plan, params: Any, why: str) -> Any:
-    """What the method answers when no plugin handled it (the table's ``fallback``)."""
+def fallback(plan: Plan, body: Any, why: str) -> Any:
+    """What the method answers when no plugin handled it (the table's ``fallback``); ``body`` is the params' body
+    as it was before any plugin saw it (a plugin may have changed the object it was given)."""
     rule = plan.method.fallback
     if rule is abi.Fallback.ZERO:
         return plan.result_type()
     if rule is abi.Fallback.PASS_THROUGH:
-        return plan.result_type(body=params.body)
+        return plan.result_type(body=body)
     raise PluginKitError("not_handled", f"{plan.method.name}: {why}")
 
 
@@ -48,6 +49,7 @@ def fallback(plan: Plan, params: Any, why: str) -> Any:
 
 def first_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, call: Call = call_sync) -> Any:
     first_error: Failed | None = None
+    body = getattr(params, "body", None)
     for impl in plan.impls:
         answer = call(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
         if notes is not None:
@@ -58,11 +60,12 @@ def first_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | N
             return answer
     if first_error is not None:
         raise first_error.error
-    return fallback(plan, params, "no plugin answered")
+    return fallback(plan, body, "no plugin answered")
 
 
 async def afirst_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
     first_error: Failed | None = None
+    body = getattr(params, "body", None)
     for impl in plan.impls:
         answer = await call_async(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
         if notes is not None:
@@ -73,7 +76,7 @@ async def afirst_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteS
             return answer
     if first_error is not None:
         raise first_error.error
-    return fallback(plan, params, "no plugin answered")
+    return fallback(plan, body, "no plugin answered")
 
 
 # -- chain: each plugin gets the previous one's body; an error or an empty body keeps it -------------------------
@@ -177,29 +180,31 @@ async def aheader_chain(plan: Plan, params: Any, runtime: Runtime, notes: NoteSi
 
 def single_owner(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, call: Call = call_sync) -> Any:
     owner = runtime.owner(plan, params)
+    body = getattr(params, "body", None)
     if owner is None:
-        return fallback(plan, params, runtime.owner_miss(plan, params))
+        return fallback(plan, body, runtime.owner_miss(plan, params))
     answer = call(plan, owner, params, runtime)
     if notes is not None:
         note(notes, owner, answer, plan)
     if answer.__class__ is Failed:
         raise answer.error
     if answer is EMPTY:
-        return fallback(plan, params, f"plugin {owner.record.id!r} gave no answer")
+        return fallback(plan, body, f"plugin {owner.record.id!r} gave no answer")
     return answer
 
 
 async def asingle_owner(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
     owner = runtime.owner(plan, params)
+    body = getattr(params, "body", None)
     if owner is None:
-        return fallback(plan, params, runtime.owner_miss(plan, params))
+        return fallback(plan, body, runtime.owner_miss(plan, params))
     answer = await call_async(plan, owner, params, runtime)
     if notes is not None:
         note(notes, owner, answer, plan)
     if answer.__class__ is Failed:
         raise answer.error
     if answer is EMPTY:
-        return fallback(plan, params, f"plugin {owner.record.id!r} gave no answer")
+        return fallback(plan, body, f"plugin {owner.record.id!r} gave no answer")
     return answer
 
 

@@ -90,6 +90,11 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
         return None
     rule = plan.rule
     impl = plan.impls[0]
+    # The rule's ending reads the params' body (chains, pass-through fallbacks): kept as it was before the call and
+    # put back before the rule runs, so a plugin that changed the object it was given changes no answer.
+    keeps_body = (
+        combine in (abi.Combine.CHAIN, abi.Combine.HEADER_CHAIN) or plan.method.fallback is abi.Fallback.PASS_THROUGH
+    )
     call = impl.function if impl.mode == P else impl.start
     result_type: Any = plan.result_type
     is_zero, answered, empty = plan.is_zero, (impl.record.id, "answered"), (impl.record.id, "empty")
@@ -117,9 +122,12 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
 
     def run_solo(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
         value: Any
+        body = params.body if keeps_body else None
         try:
             value = call(params)
         except BaseException as exc:  # settled below: only the host's own interrupts propagate
+            if keeps_body:
+                params.body = body
             return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc)))
         if value.__class__ is result_type:
             if by_type:
@@ -130,6 +138,8 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
                 if notes is not None:
                     notes.append(answered)
                 return value
+        if keeps_body:
+            params.body = body
         return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, value, None)))
 
     return run_solo

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
 from pluginkit.redaction import redact_text
-from pluginkit.runtime._escapes import interrupted_since, sigints
+from pluginkit.runtime import _escapes
 from pluginkit.runtime._logging import log_failure
 from pluginkit.runtime._loop import LoopThread
 from pluginkit.runtime._plan import Failed, Impl, Plan
@@ -127,14 +127,14 @@ class Runtime:
                 raise PluginKitError("plugin_unavailable", f"the plugin manager is shutting down; {method} refused")
             manager.load()
         next(self._started)
-        return sigints()
+        return _escapes.sigint_count
 
     def end(self, token: int | None = None) -> None:
         """The call counted by :meth:`begin` finished. With :meth:`begin`'s token, a real Ctrl-C that arrived
         during the call and that a plugin swallowed is raised again here."""
         next(self._finished)
-        if token is not None:
-            interrupted_since(token)
+        if token is not None and token != _escapes.sigint_count:
+            _escapes.interrupted_since(token)
 
     @property
     def in_flight(self) -> int:

@@ -116,7 +116,10 @@ def _field_copier(tp: Any) -> Callable[[Any], Any] | None:
     if tp in (str, int, float, bool, bytes) or (tp.__class__ is type and tp.__module__ == "datetime"):
         return None
     if is_payload(tp):
-        return copier(tp)
+        copy = copier(tp)
+        # a typed object may hold a value of the wrong type (a caller's mistake): copied as JSON-like data, so the
+        # copy fails no earlier than the plugin's own check would
+        return lambda v: copy(v) if v.__class__ is tp else _copy_json(v)
     if origin in (list, dict):
         element = _field_copier(args[-1]) if args else _copy_json
         if origin is list:

@@ -360,3 +360,60 @@ def test_an_async_hook_that_swallows_cancellation_still_times_out_on_time() -> N
     envelope, elapsed = asyncio.run(main())
     assert envelope.ok  # the chain keeps the body: the normaliser's time-out is its failure
     assert elapsed < 0.5, elapsed
+
+
+class Mutates:
+    """A lone plugin that changes the object it is given instead of answering (issue 12, item 8)."""
+
+    @hookimpl
+    def request_normalize(self, params: t.RequestTranslateRequest) -> None:
+        params.body = b"mutated"
+        params.model = "changed"
+
+    @hookimpl
+    def request_intercept_before(self, params: t.RequestInterceptRequest) -> None:
+        params.body = b"mutated"
+        params.headers.clear()
+        params.metadata["nested"]["added"] = "x"  # type: ignore[index]
+
+
+def intercept_request() -> t.RequestInterceptRequest:
+    return t.RequestInterceptRequest(
+        model="m", headers={"Authorization": ["k"]}, body=b"original", metadata={"nested": {"keep": 1}}
+    )
+
+
+@pytest.mark.parametrize("how", ["call", "acall", "call_plugin", "invoke"])
+def test_a_lone_plugin_cannot_change_the_callers_objects_or_the_answer(manager: PluginManager, how: str) -> None:
+    manager.register(Mutates(), "mutates")
+    translate = t.RequestTranslateRequest(model="m", body=b"original")
+    intercept = intercept_request()
+
+    def run(method: str, params: Any) -> Any:
+        if how == "call":
+            return manager.call(method, params)
+        if how == "acall":
+            return asyncio.run(manager.acall(method, params))
+        if how == "call_plugin":
+            return manager.call_plugin("mutates", method, params)
+        return manager.invoke(method, params).unwrap()
+
+    normalized = run("request.normalize", translate)
+    intercepted = run("request.intercept_before", intercept)
+    assert translate == t.RequestTranslateRequest(model="m", body=b"original")  # the caller's objects, untouched
+    assert intercept == intercept_request()
+    assert normalized.body == b"original"  # the answer is what the rule says for "no answer", not the mutation
+    if how != "call_plugin":  # pinned to one plugin, an interceptor's empty answer is the single-owner fallback
+        assert intercepted.body == b"original" and not intercepted.clear_headers and not intercepted.headers
+
+
+def test_a_solo_runner_answers_by_the_rule_not_by_the_mutation(manager: PluginManager) -> None:
+    """What the pipeline calls per stage: the plan's runner with params it built itself."""
+    manager.register(Mutates(), "mutates")
+    plan = manager.runtime.plan("request.normalize")
+    assert plan.runner.__name__ == "run_solo"
+    params = t.RequestTranslateRequest(body=b"original")
+    assert plan.runner(plan, params, manager.runtime, None).body == b"original"
+    intercept = manager.runtime.plan("request.intercept_before")
+    answer = intercept.runner(intercept, intercept_request(), manager.runtime, None)
+    assert answer.body == b"original" and not answer.headers and not answer.clear_headers
