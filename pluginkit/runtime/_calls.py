@@ -8,18 +8,22 @@ anything else, and any unexpected exception, is the plugin's bug: the runtime lo
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import TYPE_CHECKING, Any
 
-from pluginkit.errors import PluginKitError
+from pluginkit.errors import InvalidRequest, PluginKitError
 from pluginkit.runtime._escapes import belongs_to_host
 from pluginkit.runtime._loop import CallAbandoned, Escaped, guarded
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
 from pluginkit.runtime._threads import bounded
+from pluginkit.wire import WireError, check_text, to_wire
 
 if TYPE_CHECKING:
     from pluginkit.runtime._runtime import Runtime
 
-__all__ = ["call_async", "call_sync", "check_answer", "failure", "settle_sync"]
+__all__ = ["call_async", "call_sync", "check_answer", "failure", "invalid_input", "settle_sync"]
+
+log = logging.getLogger("pluginkit")
 
 
 def call_sync(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
@@ -30,7 +34,7 @@ def call_sync(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
     try:
         value = impl.function(params) if impl.mode == P else impl.start(params)  # the common signature, one call less
     except BaseException as exc:  # anything a plugin raises is its answer (failure() lets the host's own through)
-        return settle_sync(plan, impl, runtime, None, exc)
+        return settle_sync(plan, impl, runtime, None, exc, params)
     if value.__class__ is plan.result_type:  # the common case: a typed answer, nothing more to check
         return value
     return settle_sync(plan, impl, runtime, value, None)
@@ -40,11 +44,13 @@ def _call_isolated(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any
     try:
         value = impl.record.worker_threads().run(impl.start, params, plan.timeout)
     except BaseException as exc:
-        return failure(plan, impl, runtime, exc)
+        return failure(plan, impl, runtime, exc, params)
     return settle_sync(plan, impl, runtime, value, None)
 
 
-def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: BaseException | None) -> Any:
+def settle_sync(
+    plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: BaseException | None, params: Any = None
+) -> Any:
     """What a synchronous call of a hookimpl comes to, from the value it returned or the exception it raised: the
     answer, an awaited coroutine's answer, or :class:`Failed`. :func:`call_sync` and the solo runners (which call
     ``impl.function`` themselves) come here when the answer is not simply a typed result."""
@@ -54,7 +60,7 @@ def settle_sync(plan: Plan, impl: Impl, runtime: Runtime, value: Any, error: Bas
         if impl.is_async or inspect.iscoroutine(value):
             value = runtime.loop.run(value, plan.timeout)
     except BaseException as exc:
-        return failure(plan, impl, runtime, exc)
+        return failure(plan, impl, runtime, exc, params)
     return check_answer(plan, impl, value, runtime)
 
 
@@ -71,9 +77,9 @@ async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> A
         if inspect.iscoroutine(value):
             value = await bounded(guarded(value), plan.timeout)
     except Escaped as escaped:
-        return failure(plan, impl, runtime, escaped.original)
+        return failure(plan, impl, runtime, escaped.original, params)
     except BaseException as exc:
-        return failure(plan, impl, runtime, exc)
+        return failure(plan, impl, runtime, exc, params)
     return check_answer(plan, impl, value, runtime)
 
 
@@ -97,10 +103,12 @@ def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
     )
 
 
-def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: BaseException) -> Failed:
+def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: BaseException, params: Any = None) -> Failed:
     """What an exception from a plugin's call comes to: a ``PluginKitError`` is the plugin's answer (not its
     fault), a time-out is ``timeout``, anything else — ``BaseException`` included — is a crash (logged, the plugin
-    fused by policy). A real Ctrl-C and the caller's own cancellation are the host's: they propagate."""
+    fused by policy), unless the ``params`` it was given hold text no plugin could handle: then the input was
+    bad, not the plugin, and the caller gets ``invalid_request`` (client input alone never fuses a plugin). A real
+    Ctrl-C and the caller's own cancellation are the host's: they propagate."""
     if belongs_to_host(exc) or isinstance(exc, CallAbandoned):
         raise exc
     if isinstance(exc, PluginKitError):
@@ -112,4 +120,22 @@ def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: BaseException) -> Fai
                 "timeout", f"plugin {impl.record.id!r} took longer than {plan.timeout:g}s in {plan.method.name}"
             )
         )
+    if params is not None and (bad := invalid_input(params)) is not None:
+        log.warning(
+            "plugin %r could not take the input of %s (%s): %s", impl.record.id, plan.method.name, bad,
+            type(exc).__name__,
+        )
+        return Failed(InvalidRequest(message=bad))
     return runtime.crash(plan, impl, exc)
+
+
+def invalid_input(params: Any) -> str | None:
+    """Why typed ``params`` are input no plugin can be blamed for failing on (text that is not valid Unicode,
+    absurd nesting), naming the field; ``None`` when they are fine. Asked only after a plugin crashed."""
+    try:
+        check_text(to_wire(params))
+    except WireError as exc:
+        return str(exc)
+    except Exception:  # what the wire cannot even write is not the plugin's fault either
+        return "params that cannot be written as JSON"
+    return None

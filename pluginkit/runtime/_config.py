@@ -16,7 +16,7 @@ The configuration is a mapping (from the host, or read from a ``pluginkit.toml``
     [plugins.scheduler]               # one table per plugin ID
     enabled = true                    # host key, default true
     priority = 10                     # host key, default 0; higher runs first
-    threaded = false                  # host key: run sync hooks in a worker thread under ainvoke
+    threaded = false                  # host key: run every call in the plugin's own threads, bounded by its limit
     auth_id = "auth-2"                # everything else is the plugin's own settings
 
 Environment variables override the file: ``PLUGINKIT_LOAD_PLUGINS`` names exactly the plugins to load

@@ -111,7 +111,7 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
             try:
                 value = call(params)
             except BaseException as exc:  # settled below: only the host's own interrupts propagate
-                return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc)))
+                return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc, params)))
             if value.__class__ is not result_type:
                 return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, value, None)))
             if notes is not None:
@@ -128,7 +128,7 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
         except BaseException as exc:  # settled below: only the host's own interrupts propagate
             if keeps_body:
                 params.body = body
-            return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc)))
+            return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, None, exc, params)))
         if value.__class__ is result_type:
             if by_type:
                 if notes is not None:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from pluginkit.wire._codec import converter, decode, encode, from_wire, to_wire
 from pluginkit.wire._envelope import Envelope, ErrorInfo
-from pluginkit.wire._scalars import WireError, dumps, format_time, loads, parse_time, sanitize_json
+from pluginkit.wire._scalars import WireError, check_text, dumps, format_time, loads, parse_time, sanitize_json
 
 __all__ = [
     "Envelope",
     "ErrorInfo",
     "WireError",
+    "check_text",
     "converter",
     "decode",
     "dumps",

@@ -66,3 +66,25 @@ def test_client_text_alone_never_fuses_a_store(tmp_path: Path) -> None:
         assert bad.error.code == "invalid_request"
         assert manager.plugin("store").state is PluginState.ACTIVE
         assert manager.invoke("session.get_session", {"id": session_id}).ok
+
+
+def test_a_store_crashing_on_a_hosts_typed_text_is_not_fused(tmp_path: Path) -> None:
+    """Typed params skip the wire: when a plugin crashes on text no plugin could take, the input is blamed, not
+    the plugin (``invalid_request``, naming the field) and the store keeps serving."""
+    import asyncio
+
+    from pluginkit.sessions import Message, open_session_store
+
+    async def main() -> None:
+        with PluginManager(entry_points=False, environ={}) as manager:
+            manager.register(SessionStorePlugin(SqliteSessionStore(tmp_path / "s.db")), "store")
+            store = open_session_store(manager)
+            session = await store.create_session("/w", "fine")
+            with pytest.raises(Exception) as caught:
+                await store.add_message(session.id, Message.user(LONE))
+            assert getattr(caught.value, "code", "") == "invalid_request" and "not valid Unicode" in str(caught.value)
+            assert manager.plugin("store").state is PluginState.ACTIVE
+            await store.add_message(session.id, Message.user("fine"))
+            assert (await store.get_session(session.id, include_messages=True)).message_count == 1
+
+    asyncio.run(main())
