@@ -427,10 +427,14 @@ class Pipeline:
                 thinking = _thinking_request(
                     route.choice.provider, _model_info(request.model), request.thinking, payload
                 )
-                payload = (plan.runner(plan, thinking, runtime, sink) if plan.inline else await run_async(
-                    plan, thinking, runtime, sink
-                )).body
-                mark((stage, None, perf_ns(), ("mode {}", request.thinking.mode), None))
+                try:
+                    payload = (plan.runner(plan, thinking, runtime, sink) if plan.inline else await run_async(
+                        plan, thinking, runtime, sink
+                    )).body
+                    decision: tuple[str, str] = ("mode {}", request.thinking.mode)
+                except PluginKitError as exc:  # the seed host keeps the body when the applier fails
+                    decision = ("failed: {}, body kept", exc.code)
+                mark((stage, None, perf_ns(), decision, None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         credential = pick.credential

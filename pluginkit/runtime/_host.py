@@ -174,11 +174,11 @@ class HostServices:
 
     # -- logging -------------------------------------------------------------------------------------------
     def log(self, params: t.HostLog, plugin_id: str = "host") -> t.Empty:
-        level = _LEVELS.get(params.level.lower() or "debug")
-        if level is None:
-            raise host_error(f"unknown log level {params.level!r}")
+        """``host.log``. As the seed host does (CLIProxyAPI ``callHostLog``): the level is trimmed and compared
+        case-insensitively, and any other level, or none, logs at debug; a blank message is "plugin log"."""
+        level = _LEVELS.get(params.level.strip().lower(), logging.DEBUG)
         logger = PluginLogger(logging.getLogger(f"pluginkit.plugin.{plugin_id}"), {"plugin_id": plugin_id})
-        logger.log(level, params.message or "plugin log", fields=params.fields)
+        logger.log(level, params.message.strip() or "plugin log", fields=params.fields)
         return t.Empty()
 
     # -- HTTP ----------------------------------------------------------------------------------------------

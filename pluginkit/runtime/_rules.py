@@ -188,8 +188,8 @@ def single_owner(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | No
         note(notes, owner, answer, plan)
     if answer.__class__ is Failed:
         raise answer.error
-    if answer is EMPTY:
-        return fallback(plan, body, f"plugin {owner.record.id!r} gave no answer")
+    if answer is EMPTY or (plan.method.fallback is abi.Fallback.PASS_THROUGH and plan.is_zero(answer)):
+        return fallback(plan, body, f"plugin {owner.record.id!r} gave no answer")  # an empty body keeps the body
     return answer
 
 
@@ -203,8 +203,8 @@ async def asingle_owner(plan: Plan, params: Any, runtime: Runtime, notes: NoteSi
         note(notes, owner, answer, plan)
     if answer.__class__ is Failed:
         raise answer.error
-    if answer is EMPTY:
-        return fallback(plan, body, f"plugin {owner.record.id!r} gave no answer")
+    if answer is EMPTY or (plan.method.fallback is abi.Fallback.PASS_THROUGH and plan.is_zero(answer)):
+        return fallback(plan, body, f"plugin {owner.record.id!r} gave no answer")  # an empty body keeps the body
     return answer
 
 

@@ -88,6 +88,8 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
     keeps = _KEEPS.get(combine)
     if keeps is None:
         return None
+    if keeps == "typed" and plan.method.fallback is abi.Fallback.PASS_THROUGH:
+        keeps = "body"  # a single owner's empty body passes the body through (thinking.apply), as the rule says
     rule = plan.rule
     impl = plan.impls[0]
     # The rule's ending reads the params' body (chains, pass-through fallbacks): kept as it was before the call and

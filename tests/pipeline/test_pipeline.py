@@ -867,3 +867,45 @@ def test_one_interceptor_answering_none_or_wire_dicts() -> None:
     assert chunks == [b"a", b"X", b"d", b"e"]
     assert pipeline.manager.plugin("loose").state is PluginState.FUSED
     assert "5 chunks, 1 dropped" in [s.decision for s in stream.trace.steps]
+
+
+class Thinker:
+    """A ``thinking.apply`` plugin for provider ``local`` answering as ``mode`` says."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    @hookimpl
+    def thinking_identifier(self) -> t.Identifier:
+        return t.Identifier(identifier="local")
+
+    @hookimpl
+    def thinking_apply(self, params: t.ThinkingApplyRequest) -> Any:
+        if self.mode == "empty":
+            return t.BodyResult(body=b"")
+        if self.mode == "none":
+            return None
+        if self.mode == "refuse":
+            raise PluginError("invalid_request", "cannot apply budget")
+        raise RuntimeError("crashed")
+
+
+@pytest.mark.parametrize("mode", ["empty", "none", "refuse", "crash"])
+def test_thinking_apply_that_answers_nothing_or_fails_keeps_the_body(mode: str) -> None:
+    """Seed behaviour (CLIProxyAPI internal/pluginhost/adapters.go, thinkingAdapter.Apply at 693ce1c55): when
+    ApplyThinking returns an error or an empty Body, the host keeps the original body and the request goes on."""
+    executor = Executor()
+    pipeline = build(("thinker", Thinker(mode)), ("exec", executor))
+    response = asyncio.run(pipeline.execute(request(format="claude", thinking=t.ThinkingConfig(mode="budget"))))
+    assert executor.seen[0].payload == b"hi"  # the executor got the body, not b""
+    assert response.body == b"<hi>"
+    step = next(s for s in response.trace.steps if s.stage == "thinking.apply")
+    assert ("body kept" in step.decision) == (mode in ("refuse", "crash"))
+
+
+def test_thinking_apply_through_invoke_passes_an_empty_answer_through() -> None:
+    """The same rule through ``invoke``: thinking.apply's fallback is the body unchanged."""
+    with PluginManager(entry_points=False, environ={}) as manager:
+        manager.register(Thinker("empty"), "thinker")
+        answer = manager.call("thinking.apply", t.ThinkingApplyRequest(provider="local", body=b"keep me"))
+    assert answer.body == b"keep me"

@@ -123,8 +123,13 @@ def test_host_log_and_unknown_level(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     assert m.invoke("host.log", {"level": "warning", "message": "Bearer abcdefghijkl", "fields": {"password": "p"}}).ok
     assert "abcdefghijkl" not in caplog.text and "[redacted]" in caplog.text
-    bad = m.invoke("host.log", {"level": "loud"})
-    assert bad.error is not None and bad.error.code == "host_call_failed"
+    # Seed behaviour (CLIProxyAPI internal/pluginhost/host_callbacks.go, callHostLog at 693ce1c55): an unknown
+    # level logs at debug, a level is trimmed and case-insensitive, a blank message is "plugin log".
+    caplog.clear()
+    assert m.invoke("host.log", {"level": "loud", "message": "at debug"}).ok
+    assert m.invoke("host.log", {"level": " ERROR ", "message": "  "}).ok
+    levels = [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("pluginkit.plugin")]
+    assert levels == [("DEBUG", "at debug"), ("ERROR", "plugin log")]
 
 
 def test_host_handles_exactly_the_tables_host_methods() -> None:
