@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from pluginkit import types as t
 
 __all__ = ["normalize_format", "usage_from_body"]
@@ -72,3 +74,19 @@ def usage_from_body(body: bytes, detail: t.UsageDetail) -> None:
     if isinstance(cached, dict) and isinstance(cached.get("cached_tokens"), int):
         detail.cached_tokens = max(detail.cached_tokens, cached["cached_tokens"])
     detail.total_tokens = detail.input_tokens + detail.output_tokens
+
+
+def with_model(body: bytes, model: str) -> bytes:
+    """``body`` with its JSON ``model`` field set to ``model`` when it differs — what the seed host does to a
+    request no native translator handles (``sdk/translator/registry.go``), so a client's model prefix
+    (``copilot/gpt-5-mini``) never reaches the upstream. Anything that is not a JSON object is left as it is."""
+    if not model or not body.lstrip().startswith(b"{"):
+        return body
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if not isinstance(data, dict) or data.get("model") == model:
+        return body
+    data["model"] = model
+    return orjson.dumps(data)

@@ -24,10 +24,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.pipeline._formats import normalize_formats, usage_from_body
+from pluginkit.pipeline._formats import normalize_formats, usage_from_body, with_model
 from pluginkit.pipeline._model import (
     ExecutorChoice,
     Front,
@@ -81,6 +82,11 @@ class Pipeline:
     credentials; ``strategy`` the built-in selector; ``state`` the scheduler state (``RedisState`` to share
     round-robin cursors and cooldowns between replicas); ``max_retries`` how many other credentials a retryable
     executor failure may move on to.
+
+    ``strict_translation``: when no plugin translates a body the pipeline has no native translator for (none
+    answers, or they fail), the seed host's way (the default, ``False``) sends the request on untranslated, its
+    ``model`` field set to the request's model, and delivers a response untranslated; ``True`` fails the request
+    in that stage instead.
     """
 
     def __init__(
@@ -93,8 +99,10 @@ class Pipeline:
         state: SchedulerState | None = None,
         max_retries: int = 2,
         usage_queue_size: int = 1024,
+        strict_translation: bool = False,
     ) -> None:
         self.manager = manager
+        self.strict_translation = strict_translation
         self.runtime = manager.runtime
         self.scheduler = Scheduler(manager, credentials, strategy=strategy, state=state)
         self.routes = {model: [p.lower() for p in providers] for model, providers in (routes or {}).items()}
@@ -260,6 +268,7 @@ class Pipeline:
                     mark((stage, None, perf_ns(), "", None))
                 if out_format != request.format:
                     stage = "response.translate"
+                    back_decision: Any = route.back_decision
                     native = route.from_output
                     if native is not None:
                         sink.append(("native", "answered"))
@@ -267,10 +276,15 @@ class Pipeline:
                     else:
                         plan = stages.response_translate
                         back = response_params(request, ereq, out_format, body_out, False)
-                        body_out = (plan.runner(plan, back, runtime, sink) if plan.inline else await run_async(
-                            plan, back, runtime, sink
-                        )).body
-                    mark((stage, None, perf_ns(), route.back_decision, None))
+                        try:
+                            body_out = (plan.runner(plan, back, runtime, sink) if plan.inline else await run_async(
+                                plan, back, runtime, sink
+                            )).body
+                        except PluginKitError as exc:  # the seed host delivers the body untranslated
+                            if self.strict_translation:
+                                raise
+                            back_decision = ("not translated ({}): delivered as {}", exc.code, out_format)
+                    mark((stage, None, perf_ns(), back_decision, None))
                 plan = stages.normalize_after
                 if plan.impls:
                     stage = "response.normalize_after"
@@ -398,15 +412,25 @@ class Pipeline:
                 if native is not None:
                     sink.append(("native", "answered"))
                     payload = native(body, request.model, request.stream)
+                    decision: Any = route.translate_decision
                 else:
+                    # The seed host (sdk/translator/registry.go): without a native translator the body keeps the
+                    # resolved model, plugins translate it, and when none does it goes on untranslated.
+                    payload = with_model(body, request.model)
                     plan = stages.translate
                     translated = _translate_request(
-                        request.format, source_format, request.model, request.stream, body
+                        request.format, source_format, request.model, request.stream, payload
                     )
-                    payload = (plan.runner(plan, translated, runtime, sink) if plan.inline else await run_async(
-                        plan, translated, runtime, sink
-                    )).body
-                mark((stage, None, perf_ns(), route.translate_decision, None))
+                    try:
+                        payload = (plan.runner(plan, translated, runtime, sink) if plan.inline else await run_async(
+                            plan, translated, runtime, sink
+                        )).body
+                        decision = route.translate_decision
+                    except PluginKitError as exc:
+                        if self.strict_translation:
+                            raise
+                        decision = ("not translated ({}): sent as {}", exc.code, request.format)
+                mark((stage, None, perf_ns(), decision, None))
             plan = stages.normalize
             if plan.impls:
                 stage = "request.normalize"
@@ -431,10 +455,10 @@ class Pipeline:
                     payload = (plan.runner(plan, thinking, runtime, sink) if plan.inline else await run_async(
                         plan, thinking, runtime, sink
                     )).body
-                    decision: tuple[str, str] = ("mode {}", request.thinking.mode)
+                    thought: tuple[str, str] = ("mode {}", request.thinking.mode)
                 except PluginKitError as exc:  # the seed host keeps the body when the applier fails
-                    decision = ("failed: {}, body kept", exc.code)
-                mark((stage, None, perf_ns(), decision, None))
+                    thought = ("failed: {}, body kept", exc.code)
+                mark((stage, None, perf_ns(), thought, None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
         credential = pick.credential

@@ -223,7 +223,11 @@ class ChunkProcessor:
                     params.body = self.native(params.body, self.ereq.model, True)
                 else:
                     plan = self.translate_plan
-                    params.body = plan.runner(plan, self._response_params(params.body), runtime, notes).body
+                    try:
+                        params.body = plan.runner(plan, self._response_params(params.body), runtime, notes).body
+                    except PluginKitError:  # the seed host streams the event untranslated (TranslateStream)
+                        if self.pipeline.strict_translation:
+                            raise
                 if notes is not None:
                     self.translate_notes = notes
             if self.normalizing_after:
@@ -302,7 +306,13 @@ class ChunkProcessor:
                         notes.append(("native", "answered"))
                     params.body = self.native(params.body, self.ereq.model, True)
                 else:
-                    params.body = (await self._run(self.translate_plan, self._response_params(params.body), notes)).body
+                    try:
+                        params.body = (
+                            await self._run(self.translate_plan, self._response_params(params.body), notes)
+                        ).body
+                    except PluginKitError:  # as in process_sync
+                        if self.pipeline.strict_translation:
+                            raise
                 if notes is not None:
                     self.translate_notes = notes
             if self.normalizing_after:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -373,7 +374,7 @@ def test_stage_failures_name_the_stage() -> None:
         def request_translate(self) -> None:
             raise PluginError("invalid_request", "cannot translate tools")
 
-    pipeline = build(("bad", BadTranslate()), ("exec", Executor()))
+    pipeline = build(("bad", BadTranslate()), ("exec", Executor()), strict_translation=True)
     with pytest.raises(StageError) as caught:
         asyncio.run(pipeline.execute(request()))
     assert caught.value.stage == "request.translate" and "cannot translate tools" in caught.value.message
@@ -396,7 +397,8 @@ def test_a_hanging_stage_times_out() -> None:
             await asyncio.Event().wait()
 
     pipeline = build(
-        ("hang", Hang()), ("exec", Executor()), config={"pluginkit": {"timeouts": {"request.translate": 0.05}}}
+        ("hang", Hang()), ("exec", Executor()), config={"pluginkit": {"timeouts": {"request.translate": 0.05}}},
+        strict_translation=True,
     )
     with pytest.raises(StageError) as caught:
         asyncio.run(pipeline.execute(request()))
@@ -909,3 +911,72 @@ def test_thinking_apply_through_invoke_passes_an_empty_answer_through() -> None:
         manager.register(Thinker("empty"), "thinker")
         answer = manager.call("thinking.apply", t.ThinkingApplyRequest(provider="local", body=b"keep me"))
     assert answer.body == b"keep me"
+
+
+class ModelEcho:
+    """An executor for provider ``local`` in ``claude`` format that answers with the body it was sent."""
+
+    @hookimpl
+    def plugin_register(self) -> t.Registration:
+        return t.Registration(
+            metadata=t.PluginMetadata(name="echo", version="1"),
+            capabilities=t.Capabilities(
+                executor=True, executor_input_formats=["claude"], executor_output_formats=["claude"]
+            ),
+        )
+
+    @hookimpl
+    def executor_identifier(self) -> t.Identifier:
+        return t.Identifier(identifier="local")
+
+    @hookimpl
+    def executor_execute(self, params: t.ExecutorRequest) -> t.ExecutorResponse:
+        return t.ExecutorResponse(payload=params.payload)
+
+
+class RefusesToTranslate:
+    @hookimpl
+    def request_translate(self) -> None:
+        raise PluginError("invalid_request", "cannot translate tools")
+
+    @hookimpl
+    def response_translate(self) -> None:
+        raise PluginError("invalid_request", "cannot translate back")
+
+
+@pytest.mark.parametrize("translators", [(), (("refuses", RefusesToTranslate()),)], ids=["none", "failing"])
+def test_without_a_translator_the_body_goes_on_untranslated_with_the_resolved_model(translators: Any) -> None:
+    """Seed behaviour (CLIProxyAPI sdk/translator/registry.go, Registry.TranslateRequest and TranslateNonStream at
+    693ce1c55): with no native translator and no plugin translating, the request goes on untranslated with its
+    ``model`` field set to the resolved model, and the response comes back untranslated."""
+    pipeline = build(*translators, ("echo", ModelEcho()))
+    body = b'{"model": "copilot/gpt-5-mini", "messages": []}'
+    response = asyncio.run(pipeline.execute(request(model="gpt-5-mini", body=body)))
+    assert json.loads(response.body) == {"model": "gpt-5-mini", "messages": []}
+    steps = {s.stage: s.decision for s in response.trace.steps}
+    assert steps["request.translate"].startswith("not translated (")
+    assert steps["response.translate"].startswith("not translated (")
+
+
+def test_strict_translation_fails_the_request_instead() -> None:
+    pipeline = build(("echo", ModelEcho()), strict_translation=True)
+    with pytest.raises(StageError) as caught:
+        asyncio.run(pipeline.execute(request()))
+    assert caught.value.stage == "request.translate" and caught.value.code == "not_handled"
+
+
+class StreamEcho(ModelEcho):
+    @hookimpl
+    def executor_execute_stream(self, params: t.ExecutorRequest) -> t.ExecutorStreamResult:
+        return t.ExecutorStreamResult(chunks=[t.StreamChunk(payload=b"e1"), t.StreamChunk(payload=b"e2")])
+
+
+def test_stream_events_no_plugin_translates_are_delivered_untranslated() -> None:
+    """Seed behaviour (sdk/translator/registry.go, Registry.TranslateStream): an event no translator handles is
+    passed on as it is."""
+    pipeline = build(("refuses", RefusesToTranslate()), ("echo", StreamEcho()))
+
+    async def run() -> list[bytes]:
+        return [chunk async for chunk in pipeline.stream(request(stream=True))]
+
+    assert asyncio.run(run()) == [b"e1", b"e2"]

@@ -100,7 +100,7 @@ def test_round_robin_rotates_and_reuses_its_decisions() -> None:
 
 def test_routes_follow_translators_and_executors_added_later() -> None:
     executor = Executor()
-    pipeline = build(("exec", executor))
+    pipeline = build(("exec", executor), strict_translation=True)  # a missing translator fails the request
     with pytest.raises(PluginKitError) as caught:  # no translator to the executor's format (claude) yet
         asyncio.run(pipeline.execute(request()))
     assert caught.value.stage == "request.translate"  # type: ignore[attr-defined]
@@ -209,7 +209,7 @@ def test_a_failed_stage_keeps_its_plugins_in_the_trace() -> None:
         def usage_handle(self, params: t.UsageRecord) -> None:
             pass
 
-    pipeline = build(("broken", Broken()), ("exec", Executor()))
+    pipeline = build(("broken", Broken()), ("exec", Executor()), strict_translation=True)
     with pytest.raises(StageError) as caught:
         asyncio.run(pipeline.execute(request()))
     assert caught.value.stage == "request.translate"
