@@ -163,6 +163,11 @@ STAGES = tuple(
     next(m.name for m in abi.METHODS.values() if m.stage is stage) for stage in sorted(abi.Stage)
     if stage.in_request_pipeline
 )
+#: The order a request's trace shows them in here: with a plugin translator (no native one) the seed host
+#: normalises the client-format body before translating it (sdk/translator/registry.go).
+PLUGIN_TRANSLATOR_ORDER = tuple(
+    {"request.translate": "request.normalize", "request.normalize": "request.translate"}.get(s, s) for s in STAGES
+)
 
 # Prebuilt answers: the hookimpls do no work, so the rows show the framework.  Every body differs, so a stage
 # whose answer was lost shows in the checks.
@@ -516,8 +521,9 @@ def execute_table(quick: bool) -> Table:
         response = runner.run(once())
         steps = response.trace.steps
         check(response.body == INTERCEPTED_AFTER.body, f"pipeline answered {response.body!r}")
-        check([s.stage for s in steps] == list(STAGES), f"stages ran: {[s.stage for s in steps]}")
-        for step, plugin_id in zip(steps, plugins, strict=True):
+        check([s.stage for s in steps] == list(PLUGIN_TRANSLATOR_ORDER), f"stages ran: {[s.stage for s in steps]}")
+        by_stage = dict(zip(STAGES, plugins, strict=True))
+        for step, plugin_id in zip(steps, (by_stage[s] for s in PLUGIN_TRANSLATOR_ORDER), strict=True):
             # usage.handle is queued (delivered by the usage worker), so its step names no plugin.
             wanted = () if plugin_id == "usage" else (plugin_id,)
             check(step.plugins == wanted, f"{step.stage} ran {step.plugins}, expected {wanted}")

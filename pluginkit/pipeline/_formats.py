@@ -82,6 +82,10 @@ def with_model(body: bytes, model: str) -> bytes:
     (``copilot/gpt-5-mini``) never reaches the upstream. Anything that is not a JSON object is left as it is."""
     if not model or not body.lstrip().startswith(b"{"):
         return body
+    quoted = orjson.dumps(model)
+    # already so, and no other "model" key to mistake it for (the common case): no parse
+    if body.count(b'"model"') == 1 and (b'"model":' + quoted in body or b'"model": ' + quoted in body):
+        return body
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:

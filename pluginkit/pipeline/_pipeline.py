@@ -405,46 +405,47 @@ class Pipeline:
             route = self._route(stages, request.format, pick.credential.provider)
             source_format = route.source_format
             payload = body
-            translated = None
-            if source_format != request.format:
+            # The seed host's order (sdk/translator/registry.go, TranslateRequest): a native translator, then the
+            # normalisers; without one, the body keeps the resolved model, the normalisers see it in the client's
+            # format, then plugins translate it, and when none does it goes on untranslated.
+            translating = source_format != request.format
+            native = route.to_source if translating else None
+            if native is not None:
                 stage = "request.translate"
-                native = route.to_source
-                if native is not None:
-                    sink.append(("native", "answered"))
-                    payload = native(body, request.model, request.stream)
-                    decision: Any = route.translate_decision
-                else:
-                    # The seed host (sdk/translator/registry.go): without a native translator the body keeps the
-                    # resolved model, plugins translate it, and when none does it goes on untranslated.
-                    payload = with_model(body, request.model)
-                    plan = stages.translate
-                    translated = _translate_request(
-                        request.format, source_format, request.model, request.stream, payload
-                    )
-                    try:
-                        payload = (plan.runner(plan, translated, runtime, sink) if plan.inline else await run_async(
-                            plan, translated, runtime, sink
-                        )).body
-                        decision = route.translate_decision
-                    except PluginKitError as exc:
-                        if self.strict_translation:
-                            raise
-                        decision = ("not translated ({}): sent as {}", exc.code, request.format)
-                mark((stage, None, perf_ns(), decision, None))
+                sink.append(("native", "answered"))
+                payload = native(body, request.model, request.stream)
+                mark((stage, None, perf_ns(), route.translate_decision, None))
+            elif translating:
+                payload = with_model(body, request.model)
+            translated = None
             plan = stages.normalize
             if plan.impls:
                 stage = "request.normalize"
-                if translated is None:
-                    translated = _translate_request(
-                        request.format, source_format, request.model, request.stream, payload
-                    )
-                else:  # the translator's params, every field set as a new object would have them
-                    translated.from_format, translated.to_format = request.format, source_format
-                    translated.model, translated.stream, translated.body = request.model, request.stream, payload
+                translated = _translate_request(request.format, source_format, request.model, request.stream, payload)
                 payload = (plan.runner(plan, translated, runtime, sink) if plan.inline else await run_async(
                     plan, translated, runtime, sink
                 )).body
                 mark((stage, None, perf_ns(), "", None))
+            if translating and native is None:
+                stage = "request.translate"
+                plan = stages.translate
+                if translated is None:
+                    translated = _translate_request(
+                        request.format, source_format, request.model, request.stream, payload
+                    )
+                else:  # the normalisers' params, every field set as a new object would have them
+                    translated.from_format, translated.to_format = request.format, source_format
+                    translated.model, translated.stream, translated.body = request.model, request.stream, payload
+                decision: Any = route.translate_decision
+                try:
+                    payload = (plan.runner(plan, translated, runtime, sink) if plan.inline else await run_async(
+                        plan, translated, runtime, sink
+                    )).body
+                except PluginKitError as exc:
+                    if self.strict_translation:
+                        raise
+                    decision = ("not translated ({}): sent as {}", exc.code, request.format)
+                mark((stage, None, perf_ns(), decision, None))
             plan = route.thinking_plan
             if request.thinking is not None and plan.impls:
                 stage = "thinking.apply"

@@ -162,9 +162,12 @@ def test_every_stage_runs_in_the_abi_order() -> None:
         return response
 
     response = asyncio.run(run())
-    assert response.body == b"openai(<claude(hi+ib)+n+think:budget>+nb)+na+ia"
+    # Seed behaviour (CLIProxyAPI sdk/translator/registry.go, TranslateRequest): with a plugin translator and no
+    # native one, request.normalize sees the client-format body before request.translate does.
+    assert response.body == b"openai(<claude(hi+ib+n)+think:budget>+nb)+na+ia"
     assert response.headers == {"X-Up": ["1"], "X-Done": ["1"]}
-    assert [step.stage for step in response.trace.steps] == STAGES
+    swapped = {"request.translate": "request.normalize", "request.normalize": "request.translate"}
+    assert [step.stage for step in response.trace.steps] == [swapped.get(s, s) for s in STAGES]
     sent = executor.seen[0]
     assert sent.source_format == "claude" and sent.format == "claude" and sent.original_request == b"hi"
     assert sent.headers == {"X-Seen": ["1"]}  # Authorization cleared by the interceptor before the executor
@@ -661,25 +664,37 @@ def test_executor_and_exclusive_authenticator_follow_plugin_changes() -> None:
     assert open_gate.calls == 1 and exclusive.calls == 1
 
 
-def test_normalize_gets_fresh_params_after_the_translator_changed_its_own() -> None:
+def test_translate_gets_fresh_params_after_the_normaliser_changed_its_own() -> None:
     seen: list[tuple[str, str, str]] = []
 
     class Messy:
         @hookimpl
-        def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
             params.model, params.from_format, params.to_format = "mangled", "x", "y"
-            return t.BodyResult(body=b"translated")
+            return t.BodyResult(body=params.body + b"+n")
 
         @hookimpl
-        def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        def request_translate(self, params: t.RequestTranslateRequest) -> t.BodyResult:
             seen.append((params.model, params.from_format, params.to_format))
-            return t.BodyResult(body=params.body + b"+n")
+            return t.BodyResult(body=b"translated(" + params.body + b")")
 
     pipeline = build(("messy", Messy()), ("exec", Executor()))
     pipeline.add_translator("openai", "claude", response=lambda b, m, s: b)  # the request side stays the plugin's
     response = asyncio.run(pipeline.execute(request()))
     assert seen == [("m", "openai", "claude")]
-    assert response.body.startswith(b"<translated+n>")
+    assert response.body.startswith(b"<translated(hi+n)>")
+
+
+def test_with_a_native_translator_the_normalisers_see_its_output() -> None:
+    """Seed behaviour (sdk/translator/registry.go, TranslateRequest): a native translator runs first, then the
+    normalisers, in the ABI's stage order."""
+    every = EveryStage()
+    pipeline = build(("every", every), ("exec", Executor()))
+    pipeline.add_translator("openai", "claude", request=lambda b, m, s: b"native(" + b + b")")
+    response = asyncio.run(pipeline.execute(request()))
+    assert response.body.startswith(b"openai(<native(hi+ib)+n>")
+    stages = [step.stage for step in response.trace.steps]
+    assert stages.index("request.translate") < stages.index("request.normalize")
 
 
 def test_builders_build_what_the_classes_build() -> None:
@@ -980,3 +995,19 @@ def test_stream_events_no_plugin_translates_are_delivered_untranslated() -> None
         return [chunk async for chunk in pipeline.stream(request(stream=True))]
 
     assert asyncio.run(run()) == [b"e1", b"e2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"model":"copilot/m","x":1}', {"model": "m", "x": 1}),
+        (b'{"model": "m"}', {"model": "m"}),
+        (b'{"x": {"model": "m"}, "model": "other"}', {"x": {"model": "m"}, "model": "m"}),
+        (b'{"x": 1}', {"x": 1, "model": "m"}),
+    ],
+)
+def test_with_model_sets_the_top_level_model(body: bytes, expected: dict[str, Any]) -> None:
+    from pluginkit.pipeline._formats import with_model
+
+    assert json.loads(with_model(body, "m")) == expected
+    assert with_model(b"not json", "m") == b"not json" and with_model(b"[1]", "m") == b"[1]"
