@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import traceback
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, overload
 
@@ -116,14 +117,14 @@ def invalid_arguments(tool: str, exc: ValidationError) -> CallToolResult:
 
 
 def failure(tool: str, exc: BaseException) -> CallToolResult:
-    """A tool's exception → an ``isError`` result. A :class:`~pluginkit.tools.ToolError` (or ``PluginError``)
-    message is shown, masked for secrets; any other exception only by its type, with the traceback logged."""
+    """A tool's exception → an ``isError`` result carrying its message, masked for secrets, as the seed's tool
+    server does ("tool call failed: <err>"); the traceback goes to the host's log, masked too. A
+    :class:`~pluginkit.tools.ToolError` (or ``PluginError``) message is shown as it is (masked)."""
     if isinstance(exc, PluginKitError):
         return error_result(redact_text(exc.message), exc.code)
-    log.error("tool %r raised", tool, exc_info=exc)
-    return error_result(
-        f"tool {tool!r} failed: {type(exc).__name__} (the details are in the host's log)", "tool_error"
-    )
+    trace = redact_text("".join(traceback.format_exception(exc)).rstrip())
+    log.error("tool %r raised:\n%s", tool, trace)
+    return error_result(redact_text(f"tool {tool!r} failed: {type(exc).__name__}: {exc}"), "tool_error")
 
 
 class ToolSet:
