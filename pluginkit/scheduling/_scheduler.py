@@ -7,9 +7,10 @@ The seed host's rules (``research/seed-systems.md`` §5.4):
    attributes;
 2. only the highest-priority scheduler plugin is asked; its error fails the pick; a crash fuses it and the
    built-in selector decides;
-3. ``handled=False``, an unknown ``auth_id`` or an invalid ``delegate_builtin`` fall back to the built-in selector
-   (a valid ``auth_id`` wins over a bad delegate);
-4. ``fill-first`` takes the first candidate; ``round-robin`` rotates a cursor per ``provider:model``.
+3. ``handled=False``, an unknown ``auth_id`` (whatever delegate comes with it) or an invalid ``delegate_builtin``
+   fall back to the built-in selector (a valid ``auth_id`` wins over a bad delegate);
+4. ``fill-first`` takes the first candidate; ``round-robin`` rotates a cursor per ``provider:model``, and a
+   plugin's ``round-robin`` delegate one cursor per provider.
 """
 
 from __future__ import annotations
@@ -345,9 +346,10 @@ class Scheduler:
             for credential in candidates:
                 if credential.id == auth_id:
                     return _new_pick(credential, owner.id, f"scheduler {owner.id!r} picked {auth_id!r}")
-            if delegate not in BUILTINS:
-                log.warning("scheduler %r picked unknown credential %r; using the built-in selector", owner.id, auth_id)
-                return owner.id, f"picked unknown credential {auth_id!r}", ""
+            # the seed host (internal/pluginhost/scheduler.go, normalizeSchedulerResponse): an unknown auth id makes
+            # the whole answer invalid, whatever delegate came with it
+            log.warning("scheduler %r picked unknown credential %r; using the built-in selector", owner.id, auth_id)
+            return owner.id, f"picked unknown credential {auth_id!r}", ""
         if delegate in BUILTINS:
             return owner.id, "delegated", delegate
         log.warning("scheduler %r answered neither a candidate nor a valid delegate (%r)", owner.id, delegate)
@@ -379,7 +381,9 @@ def _ready(usable: list[Credential], cooling: dict[str, float], model: str, mome
 
 
 def _cursor_key(provider: str, model: str, delegated: bool) -> str:
-    return f"{'delegate:' if delegated else ''}{provider.lower()}:{model}"
+    """The round-robin cursor of a pool: per provider and model for the built-in strategy; per provider for a
+    plugin's delegate, as the seed host keeps it (one rotation across a provider's models)."""
+    return f"delegate:{provider.lower()}" if delegated else f"{provider.lower()}:{model}"
 
 
 def _decided(chosen: Credential, plugin_id: str, why: str, delegate: str, selector: str) -> Pick:

@@ -266,6 +266,9 @@ def test_native_executor_and_translators_win() -> None:
     [
         (t.SchedulerPickResult(handled=False), "did not handle"),
         (t.SchedulerPickResult(auth_id="nope", handled=True), "unknown credential"),
+        # seed: normalizeSchedulerResponse (internal/pluginhost/scheduler.go) refuses an unknown auth id whatever the
+        # delegate, so the built-in strategy picks, not the delegate
+        (t.SchedulerPickResult(auth_id="nope", delegate_builtin="fill-first", handled=True), "unknown credential"),
         (t.SchedulerPickResult(delegate_builtin="random", handled=True), "invalid delegate"),
         (t.SchedulerPickResult(auth_id="auth-2", delegate_builtin="garbage", handled=True), "picked 'auth-2'"),
         (t.SchedulerPickResult(delegate_builtin="fill-first", handled=True), "fill-first delegate"),
@@ -1011,3 +1014,24 @@ def test_with_model_sets_the_top_level_model(body: bytes, expected: dict[str, An
 
     assert json.loads(with_model(body, "m")) == expected
     assert with_model(b"not json", "m") == b"not json" and with_model(b"[1]", "m") == b"[1]"
+
+
+def test_a_round_robin_delegate_rotates_per_provider_across_models() -> None:
+    """Seed behaviour (CLIProxyAPI internal/pluginhost/scheduler.go at 693ce1c55): a plugin's round-robin delegate
+    keeps one rotation per provider, so alternating models still alternate credentials (k1, k3, k1, k3)."""
+
+    class Delegates:
+        @hookimpl
+        def scheduler_pick(self, params: t.SchedulerPickRequest) -> t.SchedulerPickResult:
+            return t.SchedulerPickResult(delegate_builtin="round-robin", handled=True)
+
+    manager = PluginManager(entry_points=False, environ={})
+    manager.register(Delegates(), "delegates")
+    manager.register(Executor(), "exec")
+    pipeline = Pipeline(manager, credentials=[Credential("k1", "local"), Credential("k3", "local")],
+                        routes={"*": ["local"]})
+    pipeline.add_translator("openai", "claude", request=lambda b, m, s: b, response=lambda b, m, s: b)
+    picked = [
+        asyncio.run(pipeline.execute(request(model=model))).credential for model in ("m1", "m2", "m1", "m2")
+    ]
+    assert picked == ["k1", "k3", "k1", "k3"]
