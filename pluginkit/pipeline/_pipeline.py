@@ -205,7 +205,12 @@ class Pipeline:
         out = client_format if client_format in choice.outputs else choice.outputs[0]
         to_source = self._translators.get((client_format, source), (None, None))[0]
         from_output = self._translators.get((client_format, out), (None, None))[1]
-        plan = None if choice.native is not None else self._pinned(stages, "executor.execute", choice.plugin)
+        plan = None
+        if choice.native is None:
+            try:
+                plan = self._pinned(stages, "executor.execute", choice.plugin)
+            except PluginKitError:  # it implements only executor.execute_stream: it serves streams, not whole requests
+                plan = None
         thinker = self.runtime.provider_owner(stages.thinking, choice.provider)
         thinking = stages.thinking if thinker is None else self._pinned(stages, "thinking.apply", thinker.record.id)
         route = Route(
@@ -236,7 +241,11 @@ class Pipeline:
                 try:
                     plan = route.executor_plan
                     if plan is None:
-                        answer = await choice.native.execute(ereq)  # type: ignore[union-attr]  # native: no plan
+                        if choice.native is None:
+                            raise PluginKitError(
+                                "executor_not_found", f"plugin {choice.plugin!r} only streams (no executor.execute)"
+                            )
+                        answer = await choice.native.execute(ereq)  # native: no plan
                     elif plan.inline:
                         answer = plan.runner(plan, ereq, runtime, None)
                     else:

@@ -1035,3 +1035,34 @@ def test_a_round_robin_delegate_rotates_per_provider_across_models() -> None:
         asyncio.run(pipeline.execute(request(model=model))).credential for model in ("m1", "m2", "m1", "m2")
     ]
     assert picked == ["k1", "k3", "k1", "k3"]
+
+
+class StreamOnly:
+    """An executor plugin that implements only ``executor.execute_stream``."""
+
+    @hookimpl
+    def plugin_register(self) -> t.Registration:
+        return t.Registration(
+            metadata=t.PluginMetadata(name="stream-only", version="1"),
+            capabilities=t.Capabilities(
+                executor=True, executor_input_formats=["openai"], executor_output_formats=["openai"]
+            ),
+        )
+
+    @hookimpl
+    def executor_identifier(self) -> t.Identifier:
+        return t.Identifier(identifier="local")
+
+    @hookimpl
+    def executor_execute_stream(self, params: t.ExecutorRequest) -> t.ExecutorStreamResult:
+        return t.ExecutorStreamResult(chunks=[t.StreamChunk(payload=b"s1")])
+
+
+def test_an_executor_that_only_streams_serves_streams() -> None:
+    """Seed behaviour: the host asks an executor plugin for the call it needs; one without executor.execute still
+    serves streamed requests (whole ones fail naming the plugin)."""
+    pipeline = build(("stream-only", StreamOnly()))
+    assert list(pipeline.stream_sync(request(stream=True))) == [b"s1"]
+    with pytest.raises(StageError) as caught:
+        asyncio.run(pipeline.execute(request()))
+    assert caught.value.stage == "executor.execute" and caught.value.code == "executor_not_found"
