@@ -931,21 +931,26 @@ def test_thinking_apply_through_invoke_passes_an_empty_answer_through() -> None:
     assert answer.body == b"keep me"
 
 
-class ModelEcho:
-    """An executor for provider ``local`` in ``claude`` format that answers with the body it was sent."""
+class LocalExecutor:
+    """An executor plugin for provider ``local`` reading and writing ``format``."""
+
+    format = "claude"
 
     @hookimpl
     def plugin_register(self) -> t.Registration:
+        formats = [self.format]
         return t.Registration(
-            metadata=t.PluginMetadata(name="echo", version="1"),
-            capabilities=t.Capabilities(
-                executor=True, executor_input_formats=["claude"], executor_output_formats=["claude"]
-            ),
+            metadata=t.PluginMetadata(name=type(self).__name__, version="1"),
+            capabilities=t.Capabilities(executor=True, executor_input_formats=formats, executor_output_formats=formats),
         )
 
     @hookimpl
     def executor_identifier(self) -> t.Identifier:
         return t.Identifier(identifier="local")
+
+
+class ModelEcho(LocalExecutor):
+    """Answers with the body it was sent."""
 
     @hookimpl
     def executor_execute(self, params: t.ExecutorRequest) -> t.ExecutorResponse:
@@ -1037,21 +1042,10 @@ def test_a_round_robin_delegate_rotates_per_provider_across_models() -> None:
     assert picked == ["k1", "k3", "k1", "k3"]
 
 
-class StreamOnly:
+class StreamOnly(LocalExecutor):
     """An executor plugin that implements only ``executor.execute_stream``."""
 
-    @hookimpl
-    def plugin_register(self) -> t.Registration:
-        return t.Registration(
-            metadata=t.PluginMetadata(name="stream-only", version="1"),
-            capabilities=t.Capabilities(
-                executor=True, executor_input_formats=["openai"], executor_output_formats=["openai"]
-            ),
-        )
-
-    @hookimpl
-    def executor_identifier(self) -> t.Identifier:
-        return t.Identifier(identifier="local")
+    format = "openai"
 
     @hookimpl
     def executor_execute_stream(self, params: t.ExecutorRequest) -> t.ExecutorStreamResult:
