@@ -42,7 +42,7 @@ LIFECYCLE = frozenset({"plugin.register", "plugin.reconfigure", "plugin.shutdown
 class Runtime:
     """Plans, call accounting, crash reports, owners and the loop thread of one manager."""
 
-    __slots__ = ("_finished", "_manager", "_started", "host", "loop", "plans", "watchdog")
+    __slots__ = ("__weakref__", "_finished", "_manager", "_started", "host", "loop", "plans", "watchdog")
 
     def __init__(self, manager: PluginManager, host: HostServices) -> None:
         self._manager = manager

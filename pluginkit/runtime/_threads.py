@@ -15,6 +15,7 @@ import logging
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -115,7 +116,8 @@ class Watchdog:
     seconds)`` is called once per overrunning call."""
 
     def __init__(self, on_overrun: Callable[[Impl, Plan, float], None]) -> None:
-        self._on_overrun = on_overrun
+        # held weakly: a manager dropped without shutdown() must not be kept alive, nor sampled, by its watchdog
+        self._on_overrun = weakref.WeakMethod(on_overrun)
         self._watched: dict[CodeType, tuple[Impl, Plan]] = {}
         self._seen: dict[int, tuple[FrameType, float, bool]] = {}
         self._interval = 0.25
@@ -149,6 +151,9 @@ class Watchdog:
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval):
+            if self._on_overrun() is None:  # its runtime is gone
+                self.stop()
+                return
             try:
                 self.sample(time.monotonic())
             except Exception:  # the watchdog must outlive anything it samples
@@ -174,7 +179,9 @@ class Watchdog:
                 continue  # the same method of another instance (another plugin, or another manager's)
             if not reported and not impl.record.isolated and plan.timeout is not None and now - started > plan.timeout:
                 reported = True
-                self._on_overrun(impl, plan, now - started)
+                on_overrun = self._on_overrun()
+                if on_overrun is not None:
+                    on_overrun(impl, plan, now - started)
             seen[thread_id] = (frame, started, reported)  # holding the frame: its identity stays its own
         self._seen = seen
 

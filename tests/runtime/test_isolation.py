@@ -417,3 +417,18 @@ def test_a_solo_runner_answers_by_the_rule_not_by_the_mutation(manager: PluginMa
     intercept = manager.runtime.plan("request.intercept_before")
     answer = intercept.runner(intercept, intercept_request(), manager.runtime, None)
     assert answer.body == b"original" and not answer.headers and not answer.clear_headers
+
+
+def test_a_manager_dropped_without_shutdown_takes_its_watchdog_with_it() -> None:
+    import gc
+
+    manager = PluginManager({"pluginkit": {"timeouts": {"request.translate": 0.2}}}, entry_points=False, environ={})
+    manager.register(Sleeps(0), "quick")
+    assert manager.invoke("request.translate", {"Body": "aGk="}).ok
+    watchdog = manager.runtime.watchdog
+    thread = watchdog._thread
+    assert thread is not None and thread.is_alive()
+    del manager
+    gc.collect()
+    thread.join(2)
+    assert not thread.is_alive()
