@@ -175,6 +175,7 @@ class PluginManager:
             selected, why = self.config.selected(plugin_id)
             if not selected:
                 record.state, record.reason = PluginState.DISABLED, why
+                record.obj = obj  # kept: a reconfigure that enables it admits it then
             else:
                 self._admit(record, obj, declared_abi=getattr(obj, "PLUGINKIT_ABI", abi.ABI_VERSION), require_abi=False)
             self.runtime.invalidate()
@@ -374,6 +375,14 @@ class PluginManager:
                 if record.state is PluginState.ACTIVE and not selected:
                     record.state, record.reason = PluginState.DISABLED, why
                     continue
+                if record.state is PluginState.DISABLED and selected and record.obj is not None:
+                    if self._pluggy.is_registered(record.obj):  # disabled by an earlier reconfigure: back in
+                        record.state, record.reason = PluginState.ACTIVE, ""
+                    elif record.source == "code":  # registered from code while disabled: admitted now
+                        record.settings = dict(configured.settings)
+                        declared = getattr(record.obj, "PLUGINKIT_ABI", abi.ABI_VERSION)
+                        self._admit(record, record.obj, declared_abi=declared, require_abi=False)
+                        continue
                 if record.state is PluginState.ACTIVE:
                     record.settings = dict(configured.settings)
                     record.ctx = PluginContext(record.id, record.settings, self.host)

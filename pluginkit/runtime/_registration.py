@@ -42,7 +42,8 @@ def reconfigure_plugin(manager: PluginManager, record: PluginRecord) -> None:
 
 def _apply(manager: PluginManager, record: PluginRecord, hook: str) -> None:
     if hook in record.hooks:
-        answer = manager.call_hook(record, hook, t.LifecycleRequest.from_config(dict(record.settings)))
+        request = t.LifecycleRequest.from_config(dict(record.settings), enabled=True, priority=record.priority)
+        answer = manager.call_hook(record, hook, request)
         if isinstance(answer, dict):
             answer = abi.get("plugin.register").parse_result(answer)
         if not isinstance(answer, t.Registration):

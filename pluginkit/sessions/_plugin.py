@@ -81,7 +81,8 @@ class SessionStorePlugin:
         return store
 
     def _registration(self, params: t.LifecycleRequest) -> t.Registration:
-        self._config = params.config
+        # the plugin's settings, without the host keys the seed adds to config_yaml (enabled, priority)
+        self._config = {k: v for k, v in params.config.items() if k not in ("enabled", "priority")}
         return t.Registration(
             schema_version=abi.SCHEMA_VERSION,
             metadata=t.PluginMetadata(config_fields=list(self._config_fields)),
@@ -94,9 +95,9 @@ class SessionStorePlugin:
 
     @hookimpl
     async def plugin_reconfigure(self, params: t.LifecycleRequest) -> t.Registration:
-        old, changed = self._store, params.config != self._config
+        old, previous = self._store, self._config
         registration = self._registration(params)
-        if changed and self._factory is not None and old is not None:
+        if self._config != previous and self._factory is not None and old is not None:
             self._store = None
             await old.aclose()
         return registration

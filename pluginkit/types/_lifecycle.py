@@ -19,17 +19,29 @@ CONFIG_FIELD_TYPES = ("string", "number", "integer", "boolean", "enum", "array",
 class LifecycleRequest:
     """Params of ``plugin.register`` and ``plugin.reconfigure``: the plugin's own settings.
 
-    On the wire the settings travel as ``config_yaml`` (base64 of a YAML document), as in the seed. pluginkit
-    writes JSON there — every JSON document is a YAML document — so :attr:`config` reads it back without a YAML
-    library; a YAML document written by another host is read with PyYAML when it is installed.
+    On the wire the settings travel as ``config_yaml`` (base64 of a YAML document), as in the seed, and pluginkit
+    writes YAML there as the seed host does, so a ported plugin parsing YAML reads it. :attr:`config` reads YAML
+    or JSON (which is YAML too) back into a mapping.
     """
 
     config_yaml: bytes = b""
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LifecycleRequest:
-        """Build the request for a settings mapping (what the manager does for every plugin)."""
-        return cls(config_yaml=wire.dumps(wire.sanitize_json(config)))
+    def from_config(
+        cls, config: dict[str, Any], *, enabled: bool | None = None, priority: int | None = None
+    ) -> LifecycleRequest:
+        """Build the request for a settings mapping: a YAML document of it, with ``enabled`` and ``priority``
+        added when given and not set already — what the seed host sends (CLIProxyAPI
+        ``internal/pluginhost/config.go``, ``runtimeConfigYAML``), and what the manager does for every plugin."""
+        import yaml  # type: ignore[import-untyped]  # deferred: PyYAML is slow to import, and only registration needs it
+
+        mapping = dict(wire.sanitize_json(config))
+        if enabled is not None:
+            mapping.setdefault("enabled", enabled)
+        if priority is not None:
+            mapping.setdefault("priority", priority)
+        text: str = yaml.safe_dump(mapping, sort_keys=False, allow_unicode=True)
+        return cls(config_yaml=text.encode())
 
     @property
     def config(self) -> dict[str, Any]:
@@ -48,11 +60,9 @@ class LifecycleRequest:
 
 def _load_yaml(text: bytes) -> Any:
     try:
-        import yaml  # type: ignore[import-untyped]  # deferred: an optional dependency
-    except ImportError:
-        raise wire.WireError(
-            "config_yaml is YAML, not JSON; install PyYAML to read it", ["config_yaml"]
-        ) from None
+        import yaml  # deferred: PyYAML is slow to import, and JSON needs no YAML parser
+    except ImportError:  # pragma: no cover - a dependency of pluginkit
+        raise wire.WireError("config_yaml is YAML; PyYAML is needed to read it", ["config_yaml"]) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

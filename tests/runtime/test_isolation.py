@@ -194,7 +194,8 @@ def test_lifecycle_methods_are_not_callable_through_invoke(manager: PluginManage
     for envelope in (manager.invoke(method, hostile), asyncio.run(manager.ainvoke(method, hostile))):
         assert envelope.error.code == "invalid_method" and "lifecycle" in envelope.error.message
     assert envelope.to_json()
-    assert plugin.settings == [{"dsn": "postgresql://real"}]  # registered once, with the host's settings
+    # registered once, with the host's settings (and the host keys the seed host adds to config_yaml)
+    assert plugin.settings == [{"dsn": "postgresql://real", "enabled": True, "priority": 0}]
 
 
 @pytest.mark.parametrize("name", ["", ["request", "translate"], None, 3], ids=["empty", "list", "None", "int"])

@@ -10,10 +10,11 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pluginkit import PluginManager, PluginState, current_request_id
+from pluginkit import PluginManager, PluginState, current_request_id, hookimpl
 from pluginkit import types as t
 
 #: The test-fixture plugins (tests/plugins) plus the scheduler example; other example plugins are installed too.
@@ -261,3 +262,38 @@ def test_cli_list_doctor_invoke(on_path: Path) -> None:
     assert bad.returncode == 1 and json.loads(bad.stdout)["error"]["code"] == "invalid_request"
     missing = run("--config", "/no/such/file.toml", "list")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "invalid_config" in missing.stderr
+
+
+class Configurable:
+    def __init__(self) -> None:
+        self.configs: list[dict[str, Any]] = []
+
+    @hookimpl
+    def plugin_register(self, params: t.LifecycleRequest) -> t.Registration:
+        self.configs.append(params.config)
+        return t.Registration(
+            metadata=t.PluginMetadata(name="configurable", version="1"),
+            capabilities=t.Capabilities(request_normalizer=True),
+        )
+
+    @hookimpl
+    def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        return t.BodyResult(body=b"normalized")
+
+
+def test_a_plugin_registered_from_code_comes_back_when_reconfigure_enables_it() -> None:
+    """Issue 13, item 7: a plugin registered from code must not stay disabled when re-enabled by reconfigure; it
+    gets its settings as the seed host sends them (YAML, with enabled and priority)."""
+    plugin = Configurable()
+    disabled = {"plugins": {"c": {"enabled": False, "region": "eu"}}}
+    enabled = {"plugins": {"c": {"enabled": True, "priority": 3, "region": "eu"}}}
+    with PluginManager(disabled, entry_points=False, environ={}) as manager:
+        assert manager.register(plugin, "c").state is PluginState.DISABLED
+        manager.reconfigure(enabled)
+        assert manager.plugin("c").state is PluginState.ACTIVE
+        assert manager.call("request.normalize", {}).body == b"normalized"
+        assert plugin.configs == [{"region": "eu", "enabled": True, "priority": 3}]
+        manager.reconfigure(disabled)
+        assert manager.plugin("c").state is PluginState.DISABLED
+        manager.reconfigure(enabled)
+        assert manager.plugin("c").state is PluginState.ACTIVE

@@ -228,11 +228,20 @@ def test_metadata_values_that_are_not_json_are_dropped() -> None:
     assert json.loads(wire.encode(only_garbage)) == {}
 
 
-def test_lifecycle_config_travels_as_base64_json_yaml() -> None:
-    request = types.LifecycleRequest.from_config({"auth_id": "auth-2", "deny": False})
+def test_lifecycle_config_travels_as_base64_yaml_with_enabled_and_priority() -> None:
+    """Seed behaviour (CLIProxyAPI internal/pluginhost/config.go, runtimeConfigYAML at 693ce1c55): the plugin's
+    settings as a YAML document, with ``enabled`` and ``priority`` added when the plugin's table has none."""
+    import yaml
+
+    request = types.LifecycleRequest.from_config({"auth_id": "auth-2", "deny": False}, enabled=True, priority=5)
     encoded = json.loads(wire.encode(request))
-    assert json.loads(base64.b64decode(encoded["config_yaml"])) == {"auth_id": "auth-2", "deny": False}
-    assert wire.decode(wire.encode(request), types.LifecycleRequest).config == {"auth_id": "auth-2", "deny": False}
+    text = base64.b64decode(encoded["config_yaml"]).decode()
+    assert text == "auth_id: auth-2\ndeny: false\nenabled: true\npriority: 5\n"
+    expected = {"auth_id": "auth-2", "deny": False, "enabled": True, "priority": 5}
+    assert yaml.safe_load(text) == expected
+    assert wire.decode(wire.encode(request), types.LifecycleRequest).config == expected
+    assert types.LifecycleRequest.from_config({"priority": 9}, priority=1).config == {"priority": 9}
+    assert types.LifecycleRequest(config_yaml=b'{"json": "too"}').config == {"json": "too"}
 
 
 @pytest.mark.parametrize(
