@@ -65,8 +65,6 @@ class LoopThread:
         loop, thread = self._loop, self._thread
         if loop is not None and thread is not None and thread.is_alive():
             return loop
-        if loop is not None and thread is not None and thread is threading.current_thread():
-            return loop
         with self._lock:
             if self._loop is None or self._thread is None or not self._thread.is_alive():
                 if self._loop is not None:

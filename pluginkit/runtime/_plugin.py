@@ -67,7 +67,7 @@ class PluginRecord:
     #: Its calls run in worker threads of its own, each bounded by its time limit: configured ``threaded``, or
     #: caught overrunning (see :meth:`update_isolation`).
     isolated: bool = False
-    _threads: Any = attrs.field(default=None, init=False, repr=False)
+    _threads: PluginThreads | None = attrs.field(default=None, init=False, repr=False)
     #: ``(registration, its declared capabilities)``: the flags are read on every plan build and every request's
     #: executor lookup, and ``declared()`` walks every flag field; keyed by the registration object so that a new
     #: registration (``plugin.reconfigure``) is never answered from a stale cache.
@@ -85,7 +85,7 @@ class PluginRecord:
         threads = self._threads
         if threads is None:
             threads = self._threads = PluginThreads(self.id)
-        return threads  # type: ignore[no-any-return]
+        return threads
 
     def stop_threads(self) -> None:
         if self._threads is not None:
