@@ -5,6 +5,11 @@ Per chunk: ``response.normalize_before`` → translation back to the client's fo
 chunk, then one call per chunk; ``chunk_index`` counts dropped chunks too; ``history_chunks`` holds the chunks
 already delivered, bounded to 64 chunks / 1 MiB. Stages nobody implements are skipped without a call.
 
+Headers travel as the seed host carries ``rawStreamHeaders`` (CLIProxyAPI ``sdk/api/handlers/handlers.go``): the
+executor's upstream headers are what the header call sees; each interceptor answer's header changes are applied
+and seen by the next call; the caller's :attr:`StreamResponse.headers` are those in force when the first chunk is
+delivered (later changes reach only later interceptor calls, as headers already sent cannot change).
+
 After the first chunk a stream settles on one of three loops: a pure pass-through when no per-chunk stage has
 plugins (one generator step per chunk, and a native executor's own iterator is the source, not re-yielded); a
 synchronous per-chunk step when every per-chunk plan can run inline (no coroutine per chunk); otherwise the general
@@ -38,14 +43,14 @@ from pluginkit.pipeline._model import (
     response_params,
     usage_record,
 )
-from pluginkit.runtime import Plan, current_request_id, merge_headers, run_async
+from pluginkit.runtime import Plan, copy_headers, current_request_id, merge_headers, run_async
 from pluginkit.wire._payload import builder
 
 if TYPE_CHECKING:
     from pluginkit.pipeline._pipeline import Pipeline
     from pluginkit.scheduling import Pick
 
-__all__ = ["HISTORY_BYTES", "HISTORY_CHUNKS", "ChunkProcessor", "StreamResponse", "stream_chunks"]
+__all__ = ["HISTORY_BYTES", "HISTORY_CHUNKS", "ChunkProcessor", "StreamResponse", "Upstream", "stream_chunks"]
 
 HISTORY_CHUNKS = 64
 HISTORY_BYTES = 1 << 20
@@ -60,6 +65,26 @@ AWAIT: Any = object()
 
 def _must_await(processor: ChunkProcessor, chunk: bytes) -> Any:
     return AWAIT
+
+
+class Upstream:
+    """The upstream headers of one stream as they become known: a plugin executor's answer, headers it declared
+    with ``host.stream.emit``, or a native stream's ``headers`` attribute. Before the first chunk they are kept
+    for the header call; after it they go to the stream's processor (seen from the next interceptor call)."""
+
+    __slots__ = ("headers", "processor")
+
+    def __init__(self) -> None:
+        self.headers: t.Headers = {}
+        self.processor: ChunkProcessor | None = None
+
+    def arrived(self, headers: t.Headers | None) -> None:
+        if not headers:
+            return
+        if self.processor is None:
+            self.headers = merge_headers(self.headers, [], headers)
+        else:
+            self.processor.change_headers([], headers)
 
 
 class ChunkProcessor:
@@ -110,6 +135,7 @@ class ChunkProcessor:
         metadata: t.Metadata,
         trace: Trace,
         usage: t.UsageRecord,
+        upstream: Upstream,
     ) -> None:
         self.pipeline = pipeline
         self.runtime = pipeline.runtime
@@ -134,7 +160,11 @@ class ChunkProcessor:
         #: A list, copied by slicing for each call (a deque would need ``list()``); at most 64 entries.
         self.history: list[bytes] = []
         self.history_bytes = 0
-        self.response_headers: t.Headers = {"Content-Type": ["text/event-stream"]}
+        # the upstream's headers; the stream is SSE whatever they say, so a missing Content-Type is filled in
+        self.response_headers: t.Headers = copy_headers(upstream.headers)
+        if not any(name.lower() == "content-type" for name in self.response_headers):
+            self.response_headers["Content-Type"] = ["text/event-stream"]
+        upstream.processor = self
         #: The native translator back to the client's format, if the host registered one for the pair.
         self.native = route.from_output if self.translating else None
         self._take_plans(stages)
@@ -177,6 +207,12 @@ class ChunkProcessor:
     def _response_params(self, body: bytes) -> t.ResponseTranslateRequest:
         return response_params(self.request, self.ereq, self.out_format, body, True)
 
+    def change_headers(self, clear: list[str], headers: t.Headers) -> None:
+        """Apply header changes (an interceptor's, or upstream headers known late): the next call sees them."""
+        self.response_headers = merge_headers(self.response_headers, clear, headers)
+        if self.intercepting:
+            self.params.response_headers = self.response_headers
+
     async def header_call(self) -> t.Headers:
         """The ``chunk_index=-1`` call: interceptors may change the response headers before anything is sent."""
         if self.intercepting:
@@ -188,8 +224,8 @@ class ChunkProcessor:
                 if plan.inline
                 else await run_async(plan, params, runtime, self.notes)
             )
-            self.response_headers = merge_headers(self.response_headers, answer.clear_headers, answer.headers)
-            params.response_headers = self.response_headers
+            if answer.headers or answer.clear_headers:
+                self.change_headers(answer.clear_headers, answer.headers)
             self.trace.add("response.intercept_stream_chunk", started, "header call (index -1)", list(self.notes))
             # the per-chunk calls are summarised at the end of the stream under the same plugins
             self.notes[:] = [(plugin, "answered") for plugin, _ in self.notes]
@@ -255,6 +291,8 @@ class ChunkProcessor:
         plan = self.chunk_plan
         answer = plan.runner(plan, params, runtime, None)
         self.index = index + 1
+        if answer.headers or answer.clear_headers:
+            self.change_headers(answer.clear_headers, answer.headers)
         if answer.drop_chunk:
             self.dropped += 1
             return None
@@ -281,6 +319,8 @@ class ChunkProcessor:
     def _intercepted(self, answer: t.StreamChunkInterceptResult, body: bytes) -> bytes | None:
         """The chunk the interceptors' combined answer leaves (``None``: dropped), remembered in the history."""
         self.index += 1
+        if answer.headers or answer.clear_headers:
+            self.change_headers(answer.clear_headers, answer.headers)
         if answer.drop_chunk:
             self.dropped += 1
             return None
@@ -387,6 +427,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                     if first.partition(b"usage")[1]:
                         usage_from_body(first, detail)
                     usage.ttft_ns = perf_ns() - started
+                    response.headers = processor.response_headers
                     yield first
                     async for chunk in source:
                         if chunk.partition(b"usage")[1]:
@@ -405,6 +446,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                     timed = out is not None
                     if timed:
                         usage.ttft_ns = perf_ns() - started
+                        response.headers = processor.response_headers  # sent with the first chunk
                         yield out
                     async for chunk in source:
                         out = step(processor, chunk)
@@ -414,6 +456,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                         if out is not None:
                             if not timed:
                                 usage.ttft_ns, timed = perf_ns() - started, True
+                                response.headers = processor.response_headers
                             yield out
         except PluginKitError as exc:
             raise StageError("executor.execute_stream", exc, trace) from None
@@ -464,8 +507,16 @@ async def _open(
             try:
                 # A native executor's iterator is the source itself; a plugin's pushed chunks come through a queue.
                 native = choice.native
-                source = plugin_chunks(pipeline, choice, ereq) if native is None else aiter(native.execute_stream(ereq))
+                upstream = Upstream()
+                source: AsyncIterator[bytes]
+                if native is None:
+                    source = plugin_chunks(pipeline, choice, ereq, upstream)
+                else:
+                    produced = native.execute_stream(ereq)
+                    source = aiter(produced)
                 first: bytes | None = await anext(source)
+                if native is not None:
+                    upstream.arrived(getattr(produced, "headers", None))
             except StopAsyncIteration:
                 first = None
             except PluginKitError as exc:
@@ -477,7 +528,7 @@ async def _open(
         headers, body, metadata = front
         try:
             processor = ChunkProcessor(
-                pipeline, request, ereq, route, headers, body, metadata, trace, response.usage
+                pipeline, request, ereq, route, headers, body, metadata, trace, response.usage, upstream
             )
             response.headers = await processor.header_call()
         except BaseException:
@@ -497,10 +548,11 @@ async def _close(source: AsyncIterator[bytes]) -> None:
 
 
 async def plugin_chunks(
-    pipeline: Pipeline, choice: ExecutorChoice, ereq: t.ExecutorRequest
+    pipeline: Pipeline, choice: ExecutorChoice, ereq: t.ExecutorRequest, upstream: Upstream
 ) -> AsyncGenerator[bytes, None]:
     """A plugin executor's ``executor.execute_stream``: chunks it pushes (``host.stream.emit``) while the call runs,
-    or those it returns inline; closing the generator cancels the call and releases the stream."""
+    or those it returns inline; closing the generator cancels the call and releases the stream. The headers it
+    returns, or declares with an emit, go to ``upstream``."""
     manager = pipeline.manager
     host = manager.host
     stream = host.open_stream()
@@ -516,7 +568,10 @@ async def plugin_chunks(
             code = getattr(error, "code", "plugin_error")
             stream.close(f"{code}:{getattr(error, 'message', str(error))}")
             return
-        for chunk in task.result().chunks:  # inline chunks are the whole stream
+        result = task.result()
+        if stream.headers is None:  # headers declared with an emit came first and stand
+            upstream.arrived(result.headers)  # before inline chunks: the header call sees them, as in the seed host
+        for chunk in result.chunks:  # inline chunks are the whole stream
             try:
                 stream.emit(chunk.payload, chunk.err)
             except PluginKitError:
@@ -524,8 +579,12 @@ async def plugin_chunks(
         stream.close()
 
     call.add_done_callback(finished)
+    declared: t.Headers | None = None
     try:
         async for piece in stream:
+            if stream.headers is not declared:
+                declared = stream.headers
+                upstream.arrived(declared)
             if piece.err:
                 code, _, message = piece.err.partition(":")
                 if not call.done():  # a plugin that closed with an error may be about to raise the real one

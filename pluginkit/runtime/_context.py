@@ -61,9 +61,17 @@ class PluginContext:
         normal = {k: [v] if isinstance(v, str) else list(v) for k, v in (headers or {}).items()}
         return self._host.http_do(t.HostHTTPRequest(method=method, url=url, headers=normal, body=body))
 
-    def emit(self, stream_id: str, payload: bytes, error: str = "") -> None:
-        """``host.stream.emit``: push one chunk into the executor stream ``stream_id``. Never blocks."""
-        self._host.stream_emit(t.HostStreamEmit(stream_id=stream_id, payload=payload, error=error))
+    def emit(
+        self, stream_id: str, payload: bytes, error: str = "", *, headers: Mapping[str, list[str]] | None = None
+    ) -> None:
+        """``host.stream.emit``: push one chunk into the executor stream ``stream_id``. Never blocks.
+
+        ``headers`` (with the first chunk) are the upstream response's headers, for an executor that emits from
+        inside its call: without them the headers the call returns arrive only when the stream is over.
+        """
+        self._host.stream_emit(
+            t.HostStreamEmit(stream_id=stream_id, payload=payload, error=error, headers=dict(headers or {}))
+        )
 
     def close_stream(self, stream_id: str, error: str = "") -> None:
         """``host.stream.close``: end the executor stream, with an error when ``error`` is not empty."""

@@ -50,10 +50,12 @@ class ExecutorStream:
         self._max_chunks, self._max_bytes = max_chunks, max_bytes
         self.closed = False
         self.cancelled = False
+        #: The upstream headers an emit declared (``HostStreamEmit.headers``), or ``None``.
+        self.headers: t.Headers | None = None
         self._wakeups: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._ready = threading.Condition(self._lock)
 
-    def emit(self, payload: bytes, error: str = "") -> None:
+    def emit(self, payload: bytes, error: str = "", headers: t.Headers | None = None) -> None:
         with self._lock:
             if self.cancelled:
                 raise host_error(f"stream {self.id} was cancelled by its consumer")
@@ -64,6 +66,8 @@ class ExecutorStream:
                 self._chunks.append(t.StreamChunk(err=f"stream {self.id} buffer limit reached"))
                 self._notify()
                 raise host_error(f"stream {self.id}: buffer limit reached, the consumer is not reading")
+            if headers:
+                self.headers = {name: list(values) for name, values in headers.items()}
             self._chunks.append(t.StreamChunk(payload=payload, err=error))
             self._buffered += len(payload)
             if error:
@@ -165,7 +169,7 @@ class HostServices:
         return stream
 
     def stream_emit(self, params: t.HostStreamEmit) -> t.Empty:
-        self._stream(params.stream_id).emit(params.payload, params.error)
+        self._stream(params.stream_id).emit(params.payload, params.error, params.headers)
         return t.Empty()
 
     def stream_close(self, params: t.HostStreamClose) -> t.Empty:

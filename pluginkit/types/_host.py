@@ -64,11 +64,18 @@ class HostStreamRead:
 
 @payload(case="snake")
 class HostStreamEmit:
-    """Params of ``host.stream.emit``: push one chunk into an executor stream."""
+    """Params of ``host.stream.emit``: push one chunk into an executor stream.
+
+    ``headers`` is pluginkit's addition for an executor that emits from inside its call: the upstream response's
+    headers, known before the first chunk, which the call would otherwise return only when the stream is over.
+    Given with the first chunk they are the stream's headers from the start, as the seed host has the headers its
+    executors return before it reads a chunk. A seed plugin never sends the field; empty means no change.
+    """
 
     stream_id: str = ""
     payload: bytes = b""
     error: str = ""
+    headers: Headers = Factory(dict)
 
 
 @payload(case="snake")

@@ -138,6 +138,7 @@ def test_openai_http_emits_one_chunk_per_event(on_path: Path, upstream: Upstream
         result = m.call("executor.execute_stream", call)
         consumer.join(timeout=10)
     assert result.chunks == [] and result.headers["X-Request-Id"] == ["req-stream"]
+    assert stream.headers is not None and stream.headers["X-Request-Id"] == ["req-stream"]  # sent with event one
     assert received == UPSTREAM_EVENTS  # CRLF normalised, pieces reassembled, one event per chunk
     assert upstream.seen[0][2]["stream"] is True and upstream.seen[0][1]["Accept"] == "text/event-stream"
 

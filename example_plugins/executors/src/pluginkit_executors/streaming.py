@@ -37,9 +37,11 @@ def deliver(
     with contextlib.closing(events):
         if inline or not stream_id:
             return t.ExecutorStreamResult(headers=relayed, chunks=[t.StreamChunk(payload=event) for event in events])
+        declared: Mapping[str, list[str]] | None = relayed  # the headers go with the first event
         for event in events:
             try:
-                ctx.emit(stream_id, event)
+                ctx.emit(stream_id, event, headers=declared)
+                declared = None
             except PluginKitError as exc:
                 # The consumer went away or stopped reading: the host has ended the stream; stop producing.
                 ctx.log.info("stream %s stopped after the host refused a chunk: %s", stream_id, exc.message)
