@@ -45,6 +45,7 @@ ERROR_CODES = _catalogue(
     ErrorCode("plugin_error", False, 500, "A plugin raised an unexpected exception; it is fused by default."),
     ErrorCode("plugin_unavailable", True, 503, "The plugin is fused, disabled, failed to load or is shutting down."),
     ErrorCode("abi_mismatch", False, 500, "The plugin was written for an ABI major version the host does not speak."),
+    ErrorCode("invalid_registration", False, 500, "A plugin's registration lacks what the seed host requires."),
     ErrorCode("timeout", True, 504, "The call ran past its time limit and was cancelled."),
     ErrorCode("cancelled", False, 499, "The caller cancelled the call."),
     ErrorCode("host_call_failed", False, 502, "A host callback (host.*) failed."),

@@ -45,8 +45,11 @@ METHODS: tuple[Method, ...] = (
         Called once, when the plugin is loaded, with its settings (``params.config``). Return a
         ``Registration`` with ``schema_version``, ``metadata`` (``name``, ``version``, ``author`` and
         ``github_repository`` are required; blanks are filled from the distribution's metadata) and the
-        ``capabilities`` flags of the hooks the plugin implements. Raise ``PluginError("invalid_config", ...)``
-        to refuse settings you cannot work with.
+        ``capabilities`` flags of the hooks the plugin implements. As the seed host does, an answer that still
+        lacks one of the four (an installed plugin's), or declares no capability, leaves the plugin out:
+        ``invalid_registration``, shown by ``pluginkit list`` and ``doctor``. Not implementing this hook at all
+        is fine: capabilities then follow from the hooks implemented. Raise ``PluginError("invalid_config",
+        ...)`` to refuse settings you cannot work with.
         """,
     ),
     Method(

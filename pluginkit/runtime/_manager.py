@@ -389,7 +389,10 @@ class PluginManager:
                     try:
                         reconfigure_plugin(self, record)
                     except PluginKitError as exc:
-                        record.problems.append(f"plugin.reconfigure failed: {describe(exc)}")
+                        if exc.code == "invalid_registration":  # the seed host leaves the plugin out
+                            record.state, record.reason = PluginState.FAILED, f"{exc.code}: {exc.message}"
+                        else:
+                            record.problems.append(f"plugin.reconfigure failed: {describe(exc)}")
                     except Exception as exc:
                         log_failure(log, exc, "plugin %r failed in plugin.reconfigure", record.id)
                         record.state, record.reason = PluginState.FUSED, f"{type(exc).__name__} in plugin.reconfigure"

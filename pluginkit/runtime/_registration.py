@@ -1,9 +1,12 @@
 """``plugin.register`` / ``plugin.reconfigure``: asking a plugin who it is, and checking the answer.
 
 A plugin need not implement ``plugin.register``: its metadata then comes from its distribution and its
-capabilities from the hooks it implements. When it does, the answer is validated the way the seed host does —
-required metadata, capability flags against implemented hooks, declared config fields against the settings given —
-and blanks are filled from the distribution's metadata.
+capabilities from the hooks it implements. When it does, blanks in its answer are filled from the distribution's
+metadata and the result is held to the seed host's rule (CLIProxyAPI ``internal/pluginhost/host.go``,
+``validPlugin``): an installed plugin whose answer still lacks a name, version, author or GitHub repository, or
+any plugin that declares no capability, is left out (``invalid_registration``,
+the reason shown by ``pluginkit list`` and ``doctor``). Capability flags are checked against implemented hooks and
+declared config fields against the settings given.
 """
 
 from __future__ import annotations
@@ -58,9 +61,10 @@ def _apply(manager: PluginManager, record: PluginRecord, hook: str) -> None:
     missing = [name for name in ("name", "version") if not getattr(metadata, name).strip()]
     if missing:
         raise PluginKitError("plugin_error", f"registration lacks {' and '.join(missing)}")
-    for name in ("author", "github_repository") if record.source == "entry-point" else ():
-        if not getattr(metadata, name).strip():
-            problems.append(f"metadata has no {name} (the seed host requires it)")
+    if hook in record.hooks:
+        _seed_rule(record, hook, registration)
+    elif record.source == "entry-point":  # nothing answered: the seed rule has nothing to judge, but say so
+        problems += [f"metadata has no {name}" for name, _ in _REQUIRED_METADATA if not getattr(metadata, name).strip()]
     if registration.schema_version > abi.SCHEMA_VERSION:
         raise PluginKitError(
             "abi_mismatch",
@@ -72,6 +76,37 @@ def _apply(manager: PluginManager, record: PluginRecord, hook: str) -> None:
     record.set_registration(registration)
     record.problems = [p for p in record.problems if p.startswith("implements hooks the ABI")] + problems
     _collect_registries(manager, record)
+
+
+#: The metadata the seed host requires, with the seed's field names (for the reason shown to operators).
+_REQUIRED_METADATA = (
+    ("name", "Name"), ("version", "Version"), ("author", "Author"), ("github_repository", "GitHubRepository"),
+)
+
+
+def _seed_rule(record: PluginRecord, hook: str, registration: t.Registration) -> None:
+    """Raise ``invalid_registration`` when the seed host would leave this answer out.
+
+    Metadata counts after the distribution's defaults (so an installed plugin may leave it to its package); a
+    plugin registered from code has no distribution and is held to name and version only. Every hook is
+    declared by a capability, so an answer declaring none would leave the plugin uncalled.
+    """
+    method = hook.replace("_", ".", 1)
+    if record.source == "entry-point":
+        metadata = registration.metadata
+        lacking = [label for name, label in _REQUIRED_METADATA if not getattr(metadata, name).strip()]
+        if lacking:
+            raise PluginKitError(
+                "invalid_registration",
+                f"{method} answered no {', '.join(lacking)}, here or in the distribution's metadata; "
+                "the seed host leaves such a plugin out",
+            )
+    if not registration.capabilities.declared():
+        raise PluginKitError(
+            "invalid_registration",
+            f"{method} declared no capability, so none of its hooks would be called; the seed host leaves such a "
+            "plugin out",
+        )
 
 
 def _implied_capabilities(record: PluginRecord) -> t.Capabilities:

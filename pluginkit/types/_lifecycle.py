@@ -83,7 +83,8 @@ class ConfigField:
 @payload
 class PluginMetadata:
     """Who a plugin is. ``name``, ``version``, ``author`` and ``github_repository`` are required for a valid
-    registration; the manager fills blanks from the distribution's metadata."""
+    registration (an installed plugin missing one is left out); the manager fills blanks from the distribution's
+    metadata first."""
 
     name: str = ""
     version: str = ""

@@ -256,6 +256,7 @@ def test_cli_list_doctor_invoke(on_path: Path) -> None:
     assert doctor.returncode == 1
     assert "conflict: plugin ID 'dup'" in doctor.stdout and "ABI mismatch: foreign" in doctor.stdout
     assert "import time" in doctor.stdout
+    assert "failed: seed-capless: invalid_registration: plugin.register declared no capability" in doctor.stdout
     invoked = run("invoke", "request.normalize", '{"Body": "eA=="}')
     assert invoked.returncode == 0 and json.loads(invoked.stdout)["result"]["Body"] == "eHxnb29k"
     bad = run("invoke", "request.normalize", "{oops")
