@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pluggy
 
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
 from pluginkit.runtime._calls import failure, settle_sync
+from pluginkit.runtime._logging import current_request_id
 from pluginkit.runtime._plan import Impl, NoteSink, P, Plan
 from pluginkit.runtime._rules import ASYNC_RULES, SYNC_RULES
 
@@ -50,7 +52,37 @@ def prepare(plan: Plan, *, pinned: bool = False) -> Plan:
         plan.runner = _wrapped
     else:
         plan.runner = solo(plan) or plan.rule
+    if "host_callback_id" in attrs.fields_dict(plan.method.params):
+        _give_callback_ids(plan)
     return plan
+
+
+def _give_callback_ids(plan: Plan) -> None:
+    """Wrap the runner and async rule of a method whose params carry ``host_callback_id``: each call gets a fresh
+    ID tied to its request while it runs, as the seed host opens one per call. The caller's value is restored."""
+    runner, arule = plan.runner, plan.arule
+
+    def run(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
+        callbacks = runtime.host.callbacks
+        previous = params.host_callback_id
+        params.host_callback_id = callback_id = callbacks.open(current_request_id.get())
+        try:
+            return runner(plan, params, runtime, notes)
+        finally:
+            params.host_callback_id = previous
+            callbacks.close(callback_id)
+
+    async def arun(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
+        callbacks = runtime.host.callbacks
+        previous = params.host_callback_id
+        params.host_callback_id = callback_id = callbacks.open(current_request_id.get())
+        try:
+            return await arule(plan, params, runtime, notes)
+        finally:
+            params.host_callback_id = previous
+            callbacks.close(callback_id)
+
+    plan.runner, plan.arule = run, arun
 
 
 async def run_async(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None = None) -> Any:

@@ -7,9 +7,9 @@ from datetime import datetime
 from attrs import Factory
 
 from pluginkit.types._auth_data import AuthData
-from pluginkit.types._common import Headers, Metadata, Query
+from pluginkit.types._common import Headers, Metadata, Query, callback_id_field
 from pluginkit.types._models import HostConfigSummary
-from pluginkit.wire._payload import payload, wire_field
+from pluginkit.wire._payload import payload
 
 __all__ = [
     "AuthLoginPollRequest",
@@ -61,7 +61,7 @@ class AuthLoginStartRequest:
     base_url: str = ""
     host: HostConfigSummary = Factory(HostConfigSummary)
     metadata: Metadata = Factory(dict)
-    host_callback_id: int = wire_field(default=0, name="host_callback_id")
+    host_callback_id: str = callback_id_field()
 
 
 @payload
@@ -81,7 +81,7 @@ class AuthLoginPollRequest:
     state: str = ""
     host: HostConfigSummary = Factory(HostConfigSummary)
     metadata: Metadata = Factory(dict)
-    host_callback_id: int = wire_field(default=0, name="host_callback_id")
+    host_callback_id: str = callback_id_field()
 
 
 #: Values of :attr:`AuthLoginPollResult.status`.
@@ -104,7 +104,7 @@ class AuthRefreshRequest:
     metadata: Metadata = Factory(dict)
     attributes: dict[str, str] = Factory(dict)
     host: HostConfigSummary = Factory(HostConfigSummary)
-    host_callback_id: int = wire_field(default=0, name="host_callback_id")
+    host_callback_id: str = callback_id_field()
 
 
 @payload

@@ -6,9 +6,18 @@ from typing import Any, TypeAlias
 
 from attrs import Factory
 
-from pluginkit.wire._payload import payload
+from pluginkit.wire._payload import payload, wire_field
 
-__all__ = ["Empty", "HTTPResponse", "Headers", "Metadata", "Query"]
+__all__ = ["Empty", "HTTPResponse", "Headers", "Metadata", "Query", "callback_id_field"]
+
+
+def callback_id_field() -> Any:
+    """The ``host_callback_id`` of a call whose plugin may call the host back: a string, as in the seed host
+    (CLIProxyAPI ``callback_contexts.go``), set by the manager for each call and empty otherwise."""
+    return wire_field(
+        default="", name="host_callback_id",
+        doc="Set by the host for each call; pass it back in host.log / host.http.do to tie them to this call.",
+    )
 
 #: HTTP headers as the seed sends them: ``{"Content-Type": ["application/json"]}``.
 Headers: TypeAlias = dict[str, list[str]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from attrs import Factory
 
-from pluginkit.types._common import Headers, Metadata, Query
+from pluginkit.types._common import Headers, Metadata, Query, callback_id_field
 from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
@@ -41,7 +41,7 @@ class ExecutorRequest:
     auth_attributes: dict[str, str] = Factory(dict)
     #: Set for ``executor.execute_stream``: where ``host.stream.emit`` pushes chunks.
     stream_id: str = wire_field(default="", name="stream_id")
-    host_callback_id: int = wire_field(default=0, name="host_callback_id")
+    host_callback_id: str = callback_id_field()
 
 
 @payload
@@ -86,4 +86,4 @@ class ExecutorHTTPRequest:
     storage_json: bytes = b""
     metadata: Metadata = Factory(dict)
     attributes: dict[str, str] = Factory(dict)
-    host_callback_id: int = wire_field(default=0, name="host_callback_id")
+    host_callback_id: str = callback_id_field()

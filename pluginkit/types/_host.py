@@ -7,7 +7,7 @@ from typing import Any
 from attrs import Factory
 
 from pluginkit.types._common import Headers
-from pluginkit.wire._payload import payload
+from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
     "LOG_LEVELS",
@@ -30,7 +30,7 @@ class HostHTTPRequest:
     timeouts and proxy settings. Accepted flat or wrapped in ``{"request": {...}}``."""
 
     http_client_id: str = ""
-    host_callback_id: int = 0
+    host_callback_id: str = wire_field(default="", name="host_callback_id", doc="The calling hook's ID, if any.")
     method: str = ""
     url: str = ""
     headers: Headers = Factory(dict)
@@ -90,7 +90,7 @@ class HostStreamClose:
 class HostLog:
     """Params of ``host.log``."""
 
-    host_callback_id: int = 0
+    host_callback_id: str = wire_field(default="", name="host_callback_id", doc="The calling hook's ID, if any.")
     level: str = ""
     message: str = ""
     fields: dict[str, Any] = Factory(dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from attrs import Factory
 
 from pluginkit.types._auth_data import AuthData
-from pluginkit.types._common import Metadata
+from pluginkit.types._common import Metadata, callback_id_field
 from pluginkit.types._lifecycle import PluginMetadata
 from pluginkit.wire._payload import payload, wire_field
 
@@ -110,7 +110,7 @@ class ModelForAuthRequest:
     metadata: Metadata = Factory(dict)
     attributes: dict[str, str] = Factory(dict)
     host: HostConfigSummary = Factory(HostConfigSummary)
-    host_callback_id: int = wire_field(default=0, name="host_callback_id")
+    host_callback_id: str = callback_id_field()
 
 
 @payload

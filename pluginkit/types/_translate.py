@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from attrs import Factory
 
-from pluginkit.types._common import Headers, Metadata
+from pluginkit.types._common import Headers, Metadata, callback_id_field
 from pluginkit.types._models import ModelInfo
-from pluginkit.wire._payload import payload, wire_field
+from pluginkit.wire._payload import payload
 
 __all__ = [
     "BodyResult",
@@ -144,4 +144,4 @@ class ThinkingApplyRequest:
     model: ModelInfo = Factory(ModelInfo)
     config: ThinkingConfig = Factory(ThinkingConfig)
     body: bytes = b""
-    host_callback_id: int = wire_field(default=0, name="host_callback_id")
+    host_callback_id: str = callback_id_field()

@@ -6,10 +6,11 @@ import asyncio
 import http.server
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from pluginkit import PluginManager, abi
+from pluginkit import PluginManager, abi, hookimpl
 from pluginkit import types as t
 from pluginkit.redaction import is_sensitive_key, redact_text, strip_sensitive
 from pluginkit.runtime._host import HostServices
@@ -151,3 +152,42 @@ def test_sensitive_keys_follow_the_seed_rule() -> None:
         assert not is_sensitive_key(key), key
     assert strip_sensitive({"region": "us", "api_key": "k"}) == {"region": "us"}
     assert redact_text("use sk-proj-abcdefgh12345 now") == "use [redacted] now"
+
+
+def test_each_call_gets_a_host_callback_id_that_ties_host_log_to_its_request(caplog: pytest.LogCaptureFixture) -> None:
+    """Seed behaviour (CLIProxyAPI internal/pluginhost/callback_contexts.go and rpc_client.go at 693ce1c55): every
+    call of a method that carries ``host_callback_id`` gets a fresh string ID, and ``host.log`` naming it logs under
+    that call's request ID — here from a thread the plugin started, where the request's context is not set."""
+    from pluginkit.runtime import current_request_id
+
+    seen: list[str] = []
+
+    class Thinks:
+        @hookimpl
+        def thinking_identifier(self) -> t.Identifier:
+            return t.Identifier(identifier="local")
+
+        @hookimpl
+        def thinking_apply(self, params: t.ThinkingApplyRequest, ctx: Any) -> t.BodyResult:
+            seen.append(params.host_callback_id)
+            worker = threading.Thread(
+                target=ctx.host, args=("host.log", {"host_callback_id": params.host_callback_id, "message": "hi"})
+            )
+            worker.start()
+            worker.join()
+            return t.BodyResult(body=params.body)
+
+    with PluginManager(entry_points=False, environ={}) as manager:
+        manager.register(Thinks(), "thinks")
+        caller = t.ThinkingApplyRequest(provider="local", body=b"x")
+        token = current_request_id.set("req-7")
+        try:
+            with caplog.at_level("DEBUG", logger="pluginkit.plugin.thinks"):
+                manager.call("thinking.apply", caller)
+                manager.call("thinking.apply", caller)
+        finally:
+            current_request_id.reset(token)
+        assert caller.host_callback_id == ""  # the caller's object is left as it was
+        assert len(seen) == 2 and seen[0] != seen[1] and all(i.isdigit() for i in seen)
+        assert [r.request_id for r in caplog.records if r.getMessage() == "hi"] == ["req-7", "req-7"]
+        assert manager.host.callbacks.request_id(seen[0]) is None  # closed with its call

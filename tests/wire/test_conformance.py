@@ -93,7 +93,7 @@ EXECUTOR_REQUEST = """
   "Metadata": {"request_id": "r-1", "attempt": 2},
   "AuthAttributes": {"region": "us"},
   "stream_id": "17",
-  "host_callback_id": 42
+  "host_callback_id": "42"
 }
 """
 
@@ -166,7 +166,8 @@ def test_stream_chunks_are_base64_bytes() -> None:
 
 def test_executor_request_mixes_pascal_and_snake_keys() -> None:
     request = wire.decode(EXECUTOR_REQUEST, types.ExecutorRequest)
-    assert (request.stream_id, request.host_callback_id) == ("17", 42)
+    # a string, as the seed host's rpc_schema.go declares it (HostCallbackID string)
+    assert (request.stream_id, request.host_callback_id) == ("17", "42")
     assert request.payload == b'{"model":"gpt-5.4"}'
 
 
@@ -253,7 +254,7 @@ def test_lifecycle_config_travels_as_base64_yaml_with_enabled_and_priority() -> 
         ("scheduler.pick", {"Options": {"Headers": {"X": "v"}}}, "Options.Headers.X: expected array"),
         ("scheduler.pick", [1, 2], "expected object"),
         ("executor.execute", {"Payload": "%%%"}, "Payload: expected base64 string"),
-        ("executor.execute", {"host_callback_id": 2**64}, "host_callback_id: expected int"),
+        ("executor.execute", {"host_callback_id": 42}, "host_callback_id: expected string"),
         ("usage.handle", {"RequestedAt": "yesterday"}, "RequestedAt: expected RFC 3339 time"),
         ("usage.handle", {"RequestedAt": "2026-01-01T00:00:00"}, "RequestedAt: expected RFC 3339 time with a zone"),
         (
