@@ -43,6 +43,8 @@ def add_commands(subparsers: Any) -> None:
     p = sub.add_parser("search", help="search the chat history (the query is taken literally)")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--mode", choices=("any", "all"), default="any",
+                   help="any word as a substring, newest first (the seed's search; default), or all words, ranked")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_runner(_search))
 
@@ -147,7 +149,7 @@ async def _import(store: Any, args: argparse.Namespace) -> int:
 async def _search(store: Any, args: argparse.Namespace) -> int:
     from pluginkit import wire  # deferred, as above
 
-    matches = await store.search_chat_history(args.query, limit=args.limit)
+    matches = await store.search_chat_history(args.query, limit=args.limit, mode=args.mode)
     if args.json:
         print(json.dumps([wire.to_wire(m) for m in matches], indent=2, ensure_ascii=False))
         return 0

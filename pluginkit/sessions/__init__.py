@@ -21,11 +21,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pluginkit.sessions._base import BaseSessionStore, SearchRequest
+from pluginkit.sessions._codec import fold
 from pluginkit.sessions._contract import (
     DEFAULT_MAX_IMPORT_BYTES,
     DEFAULT_SEARCH_LIMIT,
     MAX_SEARCH_LIMIT,
+    SEARCH_MODES,
     UNSET,
+    SearchMode,
     SessionStore,
     Unset,
 )
@@ -64,6 +67,7 @@ __all__ = [
     "DEFAULT_MAX_IMPORT_BYTES",
     "DEFAULT_SEARCH_LIMIT",
     "MAX_SEARCH_LIMIT",
+    "SEARCH_MODES",
     "UNSET",
     "BaseSessionStore",
     "ChatHistoryMatch",
@@ -78,6 +82,7 @@ __all__ = [
     "PluginSessionStore",
     "Recipe",
     "RecipeParameter",
+    "SearchMode",
     "SearchRequest",
     "Session",
     "SessionInsights",
@@ -96,6 +101,7 @@ __all__ = [
     "default_data_dir",
     "default_sessions_path",
     "extension_key",
+    "fold",
     "open_session_store",
 ]
 

@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 
 import orjson
 
-from pluginkit.sessions._codec import now_us, parse_session_json, query_words, session_to_json, to_us
+from pluginkit.sessions._codec import fold, now_us, parse_session_json, query_words, session_to_json, to_us
 from pluginkit.sessions._contract import (
     DEFAULT_SEARCH_LIMIT,
     MAX_SEARCH_LIMIT,
+    SEARCH_MODES,
     UNSET,
+    SearchMode,
     SessionStore,
     Unset,
 )
@@ -65,12 +67,32 @@ TOKEN_FIELDS = {
 
 
 class SearchRequest:
-    """A checked search: the query's pieces, the limit and the bounds on ``created`` (Unix seconds, inclusive)."""
+    """A checked search for a store's ``_search``: the query's whitespace-separated ``pieces`` as written, the
+    same ``terms`` folded (:func:`~pluginkit.sessions.fold`, blank ones dropped, each once), the ``mode``
+    (``"any"`` or ``"all"``), the limit and the bounds on ``created`` (Unix seconds, inclusive)."""
 
-    __slots__ = ("after", "before", "exclude", "limit", "pieces")
+    __slots__ = ("after", "before", "exclude", "limit", "mode", "pieces", "terms")
 
-    def __init__(self, pieces: list[str], limit: int, after: int | None, before: int | None, exclude: str | None):
+    def __init__(
+        self,
+        pieces: list[str],
+        limit: int,
+        after: int | None,
+        before: int | None,
+        exclude: str | None,
+        mode: str = "any",
+    ) -> None:
         self.pieces, self.limit, self.after, self.before, self.exclude = pieces, limit, after, before, exclude
+        self.mode = mode
+        self.terms: list[str] = list(dict.fromkeys(term for term in map(fold, pieces) if term))
+
+    def matches(self, folded: str) -> int:
+        """How many terms the folded text holds as substrings (``"any"``), or 1/0 whether it holds them all as
+        whole words (``"all"``): the model's rule, which every store must follow."""
+        if self.mode == "any":
+            return sum(1 for term in self.terms if term in folded)
+        padded = f" {folded} "
+        return int(all(f" {term} " in padded for term in self.terms))
 
 
 def _bad(message: str) -> InvalidSessionData:
@@ -343,8 +365,10 @@ class BaseSessionStore(SessionStore):
     async def update_session_name(self, session_id: str, name: str, user_set: bool = True) -> None:
         if not isinstance(user_set, bool):
             raise _bad("user_set must be true or false")
-        changes = {"name": _text(name, "name", blank=False), "user_set_name": user_set}
-        await self._update(_text(session_id, "session id"), changes, now_us())
+        session_id, name = _text(session_id, "session id"), _text(name, "name").strip()
+        if not name:  # the seed ignores a blank name (goose SessionUpdateBuilder): an update with nothing to do
+            return
+        await self._update(session_id, {"name": name, "user_set_name": user_set}, now_us())
 
     async def update_extension_data(self, session_id: str, extension_data: Mapping[str, Any]) -> None:
         changes = {"extension_data": check_extension_data(extension_data)}
@@ -403,9 +427,13 @@ class BaseSessionStore(SessionStore):
         after_date: datetime | None = None,
         before_date: datetime | None = None,
         exclude_session_id: str | None = None,
+        *,
+        mode: SearchMode = "any",
     ) -> list[ChatHistoryMatch]:
         if not isinstance(query, str):
             raise _bad(f"query must be a string, not {type(query).__name__}")
+        if mode not in SEARCH_MODES:
+            raise _bad(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
         pieces = query_words(query.replace("\x00", " "))  # NUL separates words, as any other non-letter
         if limit is None or limit == 0:
             limit = DEFAULT_SEARCH_LIMIT
@@ -418,6 +446,7 @@ class BaseSessionStore(SessionStore):
         after = None if bounds[0] is None else -(-bounds[0] // 1_000_000)  # first whole second at or after
         before = None if bounds[1] is None else bounds[1] // 1_000_000
         exclude = None if exclude_session_id in (None, "") else _text(exclude_session_id, "exclude_session_id")
-        if not pieces or (after is not None and before is not None and after > before):
+        request = SearchRequest(pieces, limit, after, before, exclude, mode)
+        if not request.terms or (after is not None and before is not None and after > before):
             return []
-        return await self._search(SearchRequest(pieces, limit, after, before, exclude))
+        return await self._search(request)

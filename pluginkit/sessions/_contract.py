@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pluginkit.sessions._sync import SyncSessionStore
 from pluginkit.sessions._types import (
@@ -28,8 +28,16 @@ from pluginkit.sessions._types import (
     Unset,
 )
 
-__all__ = ["DEFAULT_MAX_IMPORT_BYTES", "DEFAULT_SEARCH_LIMIT", "MAX_SEARCH_LIMIT", "UNSET", "SessionStore", "Unset"]
+__all__ = [
+    "DEFAULT_MAX_IMPORT_BYTES", "DEFAULT_SEARCH_LIMIT", "MAX_SEARCH_LIMIT", "SEARCH_MODES", "UNSET", "SearchMode",
+    "SessionStore", "Unset",
+]
 
+
+#: How ``search_chat_history`` matches: ``"any"`` word as a substring, newest first (the seed's search, the
+#: default), or ``"all"`` words, ranked.
+SearchMode = Literal["any", "all"]
+SEARCH_MODES: tuple[str, ...] = ("any", "all")
 
 #: Results of ``search_chat_history`` when no limit is given (the seed's default).
 DEFAULT_SEARCH_LIMIT = 10
@@ -126,7 +134,8 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     async def update_session_name(self, session_id: str, name: str, user_set: bool = True) -> None:
         """Rename a session. ``user_set`` records that a person chose the name (a host should then stop
-        generating names). A blank name is refused."""
+        generating names). The name is trimmed; a blank one is ignored — nothing changes, not even
+        ``updated_at`` — as the seed's ``SessionUpdateBuilder`` does."""
 
     @abc.abstractmethod
     async def update_extension_data(self, session_id: str, extension_data: Mapping[str, Any]) -> None:
@@ -165,14 +174,22 @@ class SessionStore(abc.ABC):
         after_date: datetime | None = None,
         before_date: datetime | None = None,
         exclude_session_id: str | None = None,
+        *,
+        mode: SearchMode = "any",
     ) -> list[ChatHistoryMatch]:
-        """Find messages whose text holds every piece of ``query``, best match first.
+        """Find messages matching ``query``: any of its words (the default, as the seed), or all of them ranked.
 
-        The query is taken literally: pieces are separated by whitespace, a piece's words must appear together
-        (``hello-world`` finds "hello world"), case and accents do not matter, and quotes, ``*``, ``-``,
-        ``NEAR``, ``OR`` are text, never syntax. Only text parts are searched. ``after_date`` /
-        ``before_date`` bound the messages' ``created`` time (inclusive); ``exclude_session_id`` leaves one
-        session out. ``limit`` defaults to 10 and is at most 1000.
+        ``mode="any"`` is the seed's search (goose/aster ``search_chat_history``): a message matches when any
+        whitespace-separated word of the query appears in its text as a substring (``alp`` finds "alpha"),
+        newest first; ``relevance_score`` is how many of the query's words it holds. ``mode="all"``: every
+        word must appear as a whole word, a word's parts adjacent (``hello-world`` finds "hello world"), best
+        match first (BM25).
+
+        Both modes fold text the same way in every store — case (``strasse`` finds "Straße"), compatibility
+        forms (``full`` finds "ＦＵＬＬ", ``fi`` the ligature), accents — and take the query literally: quotes,
+        ``*``, ``-``, ``NEAR``, ``OR`` are text, never syntax, and punctuation separates words. Only text parts
+        are searched. ``after_date`` / ``before_date`` bound the messages' ``created`` time (inclusive);
+        ``exclude_session_id`` leaves one session out. ``limit`` defaults to 10 and is at most 1000.
         """
 
     # -- lifecycle ----------------------------------------------------------------------------------------------

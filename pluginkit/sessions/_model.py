@@ -148,32 +148,7 @@ class InMemorySessionStore(BaseSessionStore):
                     content = search_text(message)
                     if content:
                         documents.append((stored.session, message, content, words(content), sequence))
-            phrases = [words(piece) for piece in request.pieces]
-            phrases = [p for p in phrases if p]
-            if not phrases:
-                return []
-            counts = [[_occurrences(doc[3], phrase) for phrase in phrases] for doc in documents]
-            n = len(documents)
-            average = sum(len(doc[3]) for doc in documents) / n if n else 0.0
-            idf = []
-            for i in range(len(phrases)):
-                df = sum(1 for c in counts if c[i])
-                idf.append(max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6))
-            found = []
-            for doc, tf in zip(documents, counts, strict=True):
-                session, message, content, tokens, sequence = doc
-                if not all(tf):
-                    continue
-                if request.after is not None and message.created < request.after:
-                    continue
-                if request.before is not None and message.created > request.before:
-                    continue
-                if request.exclude is not None and session.id == request.exclude:
-                    continue
-                norm = 1.2 * (0.25 + 0.75 * len(tokens) / average)
-                score = sum(w * f * 2.2 / (f + norm) for w, f in zip(idf, tf, strict=True))
-                found.append((score, message.created, sequence, session, message, content))
-            found.sort(key=lambda item: item[:3], reverse=True)
+            found = (self._any if request.mode == "any" else self._all)(request, documents)
             return [
                 ChatHistoryMatch(
                     session_id=session.id, session_name=session.name, message_role=message.role,
@@ -181,6 +156,46 @@ class InMemorySessionStore(BaseSessionStore):
                 )
                 for score, _, _, session, message, content in found[: request.limit]
             ]
+
+    @staticmethod
+    def _kept(request: SearchRequest, session: Session, message: Message) -> bool:
+        return not (
+            (request.after is not None and message.created < request.after)
+            or (request.before is not None and message.created > request.before)
+            or (request.exclude is not None and session.id == request.exclude)
+        )
+
+    def _any(self, request: SearchRequest, documents: list[Any]) -> list[Any]:
+        """The seed's search: any term as a substring of the folded text, newest first (the store's order for
+        messages created in the same second); the score counts the terms found."""
+        found = []
+        for session, message, content, tokens, sequence in documents:
+            score = request.matches(" ".join(tokens))
+            if score and self._kept(request, session, message):
+                found.append((float(score), message.created, sequence, session, message, content))
+        found.sort(key=lambda item: item[1:3], reverse=True)
+        return found
+
+    def _all(self, request: SearchRequest, documents: list[Any]) -> list[Any]:
+        """Every term as whole adjacent words, ranked by BM25 (FTS5's constants), then newest first."""
+        phrases = [term.split(" ") for term in request.terms]
+        counts = [[_occurrences(doc[3], phrase) for phrase in phrases] for doc in documents]
+        n = len(documents)
+        average = sum(len(doc[3]) for doc in documents) / n if n else 0.0
+        idf = []
+        for i in range(len(phrases)):
+            df = sum(1 for c in counts if c[i])
+            idf.append(max(math.log((n - df + 0.5) / (df + 0.5)), 1e-6))
+        found = []
+        for doc, tf in zip(documents, counts, strict=True):
+            session, message, content, tokens, sequence = doc
+            if not all(tf) or not self._kept(request, session, message):
+                continue
+            norm = 1.2 * (0.25 + 0.75 * len(tokens) / average)
+            score = sum(w * f * 2.2 / (f + norm) for w, f in zip(idf, tf, strict=True))
+            found.append((score, message.created, sequence, session, message, content))
+        found.sort(key=lambda item: item[:3], reverse=True)
+        return found
 
 
 def _occurrences(tokens: list[str], phrase: list[str]) -> int:

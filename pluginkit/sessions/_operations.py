@@ -98,6 +98,8 @@ class Operation:
                 value = None if name in clear else (UNSET if value is None else value)
             elif (name == "limit" and value == 0) or (name == "exclude_session_id" and value == ""):
                 value = None
+            elif name == "mode" and value == "":
+                value = "any"  # the wire's zero value is the default mode
             args[name] = value
         return args
 

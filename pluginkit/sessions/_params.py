@@ -151,13 +151,15 @@ class UpdateRecipeParams:
 
 @payload(case="snake")
 class SearchChatHistoryParams:
-    """``limit`` 0 means the default (10); ``exclude_session_id`` ``""`` excludes nothing."""
+    """``limit`` 0 means the default (10); ``exclude_session_id`` ``""`` excludes nothing; ``mode`` is ``"any"``
+    (the seed's search; ``""`` means it too) or ``"all"``."""
 
     query: str = ""
     limit: int = 0
     after_date: datetime | None = None
     before_date: datetime | None = None
     exclude_session_id: str = ""
+    mode: str = ""
 
 
 @payload(case="snake")

@@ -19,7 +19,7 @@ from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.abi._hookspecs import hookimpl
 from pluginkit.errors import PluginKitError
-from pluginkit.sessions._contract import SessionStore
+from pluginkit.sessions._contract import SearchMode, SessionStore
 from pluginkit.sessions._errors import BY_CODE, InvalidSessionData, SessionStoreError
 from pluginkit.sessions._operations import BY_NAME, OPERATIONS, Operation
 from pluginkit.sessions._types import (
@@ -241,10 +241,12 @@ class PluginSessionStore(SessionStore):
         after_date: datetime | None = None,
         before_date: datetime | None = None,
         exclude_session_id: str | None = None,
+        *,
+        mode: SearchMode = "any",
     ) -> list[ChatHistoryMatch]:
         result: list[ChatHistoryMatch] = await self._call(
             "search_chat_history", query=query, limit=limit, after_date=after_date, before_date=before_date,
-            exclude_session_id=exclude_session_id,
+            exclude_session_id=exclude_session_id, mode=mode,
         )
         return result
 

@@ -305,7 +305,7 @@ class SqliteSessionStore(BaseSessionStore):
         quick = self._quick
         if quick is not None and self._quick_lock.acquire(blocking=False):
             try:
-                if not core.pending(quick) and core.cheap(quick, request.pieces, core.INLINE_SEARCH_DOCS):
+                if not core.pending(quick) and core.cheap(quick, request, core.INLINE_SEARCH_DOCS):
                     return core.search(quick, request)
             except sqlite3.OperationalError as exc:
                 if quick.in_transaction:

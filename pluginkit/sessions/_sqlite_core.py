@@ -1,8 +1,10 @@
 """The SQLite store's SQL: plain functions of a connection, each one transaction, run by the store's threads.
 
-Full-text indexing is deferred: a message is written alone and indexed into ``messages_fts`` (contentless; the
-text comes from the message JSON through :func:`text_sql`) later, in batches — an FTS5 insert committed alone
-costs about five times the message insert, because every commit flushes a new index segment.
+Full-text indexing is deferred: a message is written alone and indexed later, in batches — an FTS5 insert
+committed alone costs about five times the message insert, because every commit flushes a new index segment.
+Indexing folds the message's text in Python (:func:`~pluginkit.sessions.fold`, as every store does) into
+``message_text``, which the word index ``messages_fts`` reads as external content, and adds new words to the
+``vocabulary`` (with its own trigram index) that the seed's any-word substring search starts from.
 ``fts_state.indexed_upto`` says which messages are indexed; a search first indexes whatever is pending, so a
 message is found as soon as ``add_message`` returns. Message ids only grow (a new id is above both the largest
 id and ``indexed_upto``), which is what makes the watermark sound.
@@ -20,10 +22,10 @@ from pluginkit.sessions._base import SearchRequest
 from pluginkit.sessions._codec import (
     decode_message,
     encode_message,
+    fold,
     from_us,
     new_session_id,
     session_day,
-    words,
 )
 from pluginkit.sessions._errors import SessionNotFound
 from pluginkit.sessions._sqlite_schema import text_sql
@@ -218,19 +220,34 @@ def index_pending(conn: sqlite3.Connection, chunk: int = INDEX_CHUNK) -> bool:
         upto = row[0] if more else conn.execute("SELECT max(id) FROM messages").fetchone()[0]
         if upto is None or upto <= watermark:
             return False
+        texts = conn.execute(
+            f"SELECT id, text FROM (SELECT m.id, {_TEXT} AS text FROM messages m WHERE m.id > ? AND m.id <= ?) "
+            "WHERE text != ''",
+            (watermark, upto),
+        ).fetchall()
+        rows = [(message_id, folded) for message_id, text in texts if (folded := fold(text))]
+        conn.executemany("INSERT INTO message_text (id, folded) VALUES (?, ?)", rows)
         conn.execute(
-            "INSERT INTO messages_fts (rowid, search_text) SELECT id, text FROM "
-            f"(SELECT m.id, {_TEXT} AS text FROM messages m WHERE m.id > ? AND m.id <= ?) WHERE text != ''",
+            "INSERT INTO messages_fts (rowid, folded) SELECT id, folded FROM message_text WHERE id > ? AND id <= ?",
             (watermark, upto),
         )
+        known = conn.execute("SELECT coalesce(max(id), 0) FROM vocabulary").fetchone()[0]
+        conn.executemany(
+            "INSERT OR IGNORE INTO vocabulary (word) VALUES (?)",
+            [(word,) for word in {word for _, folded in rows for word in folded.split(" ")}],
+        )
+        conn.execute("INSERT INTO vocabulary_trigram (rowid, word) SELECT id, word FROM vocabulary WHERE id > ?",
+                     (known,))
         conn.execute("UPDATE fts_state SET indexed_upto = ?", (upto,))
     return more
 
 
 def merge_index(conn: sqlite3.Connection) -> None:
-    """Merge full-text index segments, writing about 500 pages at most (a few ms), in one transaction."""
+    """Merge full-text index segments, writing about 500 pages at most (a few ms) over both indexes, in one
+    transaction."""
     with transaction(conn):
-        conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', -500)")
+        conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', -400)")
+        conn.execute("INSERT INTO vocabulary_trigram (vocabulary_trigram, rank) VALUES ('merge', -100)")
 
 
 def pending(conn: sqlite3.Connection) -> bool:
@@ -275,28 +292,51 @@ def open_vocabulary(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_fts_vocab USING fts5vocab(main, messages_fts, row)")
 
 
-def cheap(conn: sqlite3.Connection, pieces: list[str], budget: int) -> bool:
-    """Whether the messages holding the query's words number at most ``budget`` — a search's cost follows them.
-    A word the vocabulary does not know (perhaps folded differently than FTS5 folds it) is not cheap."""
+def cheap(conn: sqlite3.Connection, request: SearchRequest, budget: int) -> bool:
+    """Whether a search touches at most ``budget`` messages (a search's cost follows them): the messages holding
+    its words (all-words), or the words its terms sit in (any-word), from the index's vocabulary. A word the
+    vocabulary does not know is not cheap."""
+    if request.mode == "all":
+        words = [word for term in request.terms for word in term.split(" ")]
+    else:
+        words = []
+        for term in request.terms:
+            words += _words_containing(conn, max(term.split(" "), key=len))
+            if len(words) > WORD_INDEX_WORDS:
+                return False
     total = 0
-    for piece in pieces:
-        for word in words(piece):
-            row = conn.execute("SELECT doc FROM temp.messages_fts_vocab WHERE term = ?", (word,)).fetchone()
-            if row is None:
-                return False
-            total += row[0]
-            if total > budget:
-                return False
+    for word in words:
+        row = conn.execute("SELECT doc FROM temp.messages_fts_vocab WHERE term = ?", (word,)).fetchone()
+        if row is None:
+            return False
+        total += row[0]
+        if total > budget:
+            return False
     return total > 0
 
 
-def fts_query(pieces: list[str]) -> str:
-    """The FTS5 query for literal pieces: each one a quoted string (FTS5 phrase), so nothing in it is syntax."""
-    return " ".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
+def fts_query(terms: list[str]) -> str:
+    """The FTS5 query for literal terms: each one a quoted string (an FTS5 phrase), so nothing in it is syntax;
+    space-separated strings mean all of them, ``OR``-separated any."""
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
 def search(conn: sqlite3.Connection, request: SearchRequest) -> list[ChatHistoryMatch]:
-    query = fts_query(request.pieces)
+    if request.mode == "any":
+        return _search_any(conn, request)
+    return _search_all(conn, request)
+
+
+def _filters(request: SearchRequest) -> tuple[str, tuple[Any, ...]]:
+    return "m.created >= ? AND m.created <= ? AND m.session_id != ?", (
+        -(2**63) if request.after is None else request.after,
+        2**63 - 1 if request.before is None else request.before,
+        "" if request.exclude is None else request.exclude,
+    )
+
+
+def _search_all(conn: sqlite3.Connection, request: SearchRequest) -> list[ChatHistoryMatch]:
+    query = fts_query(request.terms)
     if request.after is None and request.before is None and request.exclude is None:
         # Rank inside FTS5 and join only the winners: most of a search's time is the join otherwise.
         cursor = conn.execute(
@@ -307,23 +347,77 @@ def search(conn: sqlite3.Connection, request: SearchRequest) -> list[ChatHistory
             (query, request.limit),
         )
     else:
+        where, bounds = _filters(request)
         cursor = conn.execute(
             f"SELECT m.session_id, s.name, m.role, {_TEXT}, m.created, -f.rank FROM messages_fts f "
             "JOIN messages m ON m.id = f.rowid JOIN sessions s ON s.id = m.session_id "
-            "WHERE messages_fts MATCH ? AND m.created >= ? AND m.created <= ? AND m.session_id != ? "
-            "ORDER BY f.rank, m.created DESC, m.id DESC LIMIT ?",
-            (
-                query,
-                -(2**63) if request.after is None else request.after,
-                2**63 - 1 if request.before is None else request.before,
-                "" if request.exclude is None else request.exclude,
-                request.limit,
-            ),
+            f"WHERE messages_fts MATCH ? AND {where} ORDER BY f.rank, m.created DESC, m.id DESC LIMIT ?",
+            (query, *bounds, request.limit),
         )
+    return _matches(cursor)
+
+
+#: Vocabulary words a term may be found in, across the query, up to which the word index answers an any-word
+#: search; past it the term is common and a newest-first scan stops sooner (``benchmarks``, ``sessions``: an
+#: ``OR`` of 6 500 words takes seconds, the scan a tenth of a millisecond).
+WORD_INDEX_WORDS = 32
+
+
+def _search_any(conn: sqlite3.Connection, request: SearchRequest) -> list[ChatHistoryMatch]:
+    """Any term as a substring of the folded text, newest first.
+
+    The words a term may sit in come from the vocabulary (a term with spaces spans words: its longest part must
+    sit in one), then the messages holding those words from the word index, checked with ``instr``. When the
+    terms sit in many words the messages are read newest first instead, until ``limit`` of them match.
+    """
+    candidates: set[str] = set()
+    for term in request.terms:
+        candidates.update(_words_containing(conn, max(term.split(" "), key=len)))
+        if len(candidates) > WORD_INDEX_WORDS:
+            break
+    if not candidates:
+        return []
+    checks = " OR ".join("instr(t.folded, ?) > 0" for _ in request.terms)
+    where, bounds = _filters(request)
+    if len(candidates) <= WORD_INDEX_WORDS:
+        source = ("(SELECT rowid AS id FROM messages_fts WHERE messages_fts MATCH ?) hit "
+                  "JOIN messages m ON m.id = hit.id JOIN message_text t ON t.id = m.id")
+        params: tuple[Any, ...] = (" OR ".join(fts_query([word]) for word in sorted(candidates)),)
+    else:
+        source = "messages m INDEXED BY messages_by_created JOIN message_text t ON t.id = m.id"
+        params = ()
+    # Order and cut the hits first, then read the text of the winners only: computed in the sort, the text of
+    # every hit would be extracted from its JSON.
+    rows = conn.execute(
+        f"SELECT m.session_id, s.name, m.role, {_TEXT}, m.created, t.folded FROM "
+        f"(SELECT m.id FROM {source} WHERE ({checks}) AND {where} ORDER BY m.created DESC, m.id DESC LIMIT ?) top "
+        "JOIN messages m ON m.id = top.id JOIN sessions s ON s.id = m.session_id JOIN message_text t ON t.id = m.id "
+        "ORDER BY m.created DESC, m.id DESC",
+        (*params, *request.terms, *bounds, request.limit),
+    ).fetchall()
+    return _matches((*row[:5], float(request.matches(row[5]))) for row in rows)
+
+
+def _words_containing(conn: sqlite3.Connection, part: str) -> list[str]:
+    """Indexed words holding ``part``: through the vocabulary's trigrams, or a scan of it for one or two
+    characters (too short for a trigram)."""
+    if len(part) >= 3:
+        cursor = conn.execute(
+            "SELECT word FROM vocabulary WHERE id IN "
+            "(SELECT rowid FROM vocabulary_trigram WHERE vocabulary_trigram MATCH ?) LIMIT ?",
+            (fts_query([part]), WORD_INDEX_WORDS + 1),
+        )
+    else:
+        cursor = conn.execute("SELECT word FROM vocabulary WHERE instr(word, ?) > 0 LIMIT ?",
+                              (part, WORD_INDEX_WORDS + 1))
+    return [word for (word,) in cursor]
+
+
+def _matches(rows: Any) -> list[ChatHistoryMatch]:
     return [
         ChatHistoryMatch(
             session_id=session_id, session_name=name, message_role=role, message_content=content.replace("\x00", ""),
             timestamp=from_us(created * 1_000_000), relevance_score=score,
         )
-        for session_id, name, role, content, created, score in cursor
+        for session_id, name, role, content, created, score in rows
     ]

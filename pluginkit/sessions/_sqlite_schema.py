@@ -87,6 +87,33 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             SELECT substr(id, 1, 8), max(CAST(substr(id, 10) AS INTEGER)) FROM sessions
             WHERE id GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]_[0-9]*' GROUP BY substr(id, 1, 8)""",
     )),
+    (6, "search over folded text: whole words, and substrings through the vocabulary", (
+        # FTS5's own case folding disagrees with PostgreSQL's and Python's on ß, full-width forms and ligatures:
+        # the text is folded once, in Python (pluginkit.sessions.fold), kept in message_text, and the word index
+        # reads it from there (external content). The seed's any-word substring search looks a term up in the
+        # vocabulary of indexed words (trigrams of ~30 000 words, not of every message), then in the word index;
+        # a term inside many words is common, and found faster newest-first through messages_by_created.
+        # Every message is indexed again from the start.
+        "DROP TRIGGER messages_fts_delete",
+        "DROP TABLE messages_fts",
+        "CREATE TABLE message_text (id INTEGER PRIMARY KEY, folded TEXT NOT NULL)",
+        """CREATE VIRTUAL TABLE messages_fts USING fts5(
+            folded, content='message_text', content_rowid='id', tokenize='unicode61 remove_diacritics 0'
+        )""",
+        "CREATE TABLE vocabulary (id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE)",
+        """CREATE VIRTUAL TABLE vocabulary_trigram USING fts5(
+            word, content='vocabulary', content_rowid='id', tokenize='trigram'
+        )""",
+        "CREATE INDEX messages_by_created ON messages(created, id)",
+        "UPDATE fts_state SET indexed_upto = 0",
+        """CREATE TRIGGER message_text_delete AFTER DELETE ON messages
+            WHEN old.id <= (SELECT indexed_upto FROM fts_state)
+            BEGIN
+                INSERT INTO messages_fts (messages_fts, rowid, folded)
+                SELECT 'delete', id, folded FROM message_text WHERE id = old.id;
+                DELETE FROM message_text WHERE id = old.id;
+            END""",
+    )),
 )
 
 #: The version this code writes.

@@ -28,7 +28,7 @@ from pluginkit.sessions._types import (
 )
 
 if TYPE_CHECKING:
-    from pluginkit.sessions._contract import SessionStore
+    from pluginkit.sessions._contract import SearchMode, SessionStore
 
 __all__ = ["SyncSessionStore"]
 
@@ -122,8 +122,12 @@ class SyncSessionStore:
         after_date: datetime | None = None,
         before_date: datetime | None = None,
         exclude_session_id: str | None = None,
+        *,
+        mode: SearchMode = "any",
     ) -> list[ChatHistoryMatch]:
-        return self._run(self.store.search_chat_history(query, limit, after_date, before_date, exclude_session_id))
+        return self._run(
+            self.store.search_chat_history(query, limit, after_date, before_date, exclude_session_id, mode=mode)
+        )
 
     def close(self) -> None:
         """Close the store (when the facade owns it), then stop the loop thread; idempotent."""

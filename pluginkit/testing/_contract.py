@@ -238,9 +238,17 @@ class SessionStoreContract:
         store.update_session_name(session.id, "chosen", user_set=True)
         got = store.get_session(session.id)
         assert (got.name, got.user_set_name) == ("chosen", True)
-        with pytest.raises(InvalidSessionData):
-            store.update_session_name(session.id, "   ")
-        assert store.get_session(session.id).updated_at == got.updated_at
+        store.update_session_name(session.id, "  trimmed  ", user_set=False)
+        assert store.get_session(session.id).name == "trimmed"
+
+    def test_a_blank_name_is_ignored(self, store: StoreDriver) -> None:
+        """Seed behaviour (goose ``SessionUpdateBuilder::user_provided_name``): the name is trimmed and a blank
+        one ignored; an update with nothing to set changes nothing, ``updated_at`` included."""
+        session = store.create_session("/w", "kept")
+        store.update_session_name(session.id, "kept", user_set=False)
+        before = store.get_session(session.id)
+        store.update_session_name(session.id, " \t ", user_set=True)
+        assert store.get_session(session.id) == before
 
     def test_token_stats_leave_set_and_clear(self, store: StoreDriver) -> None:
         session = store.create_session("/w")
@@ -341,9 +349,10 @@ class SessionStoreContract:
         session = store.create_session("/w", "s")
         for i in range(30):
             store.add_message(session.id, _text(f"filler message number {i}"))
-            assert [m.message_content for m in store.search_chat_history(f"number {i}")] == [
+            assert [m.message_content for m in store.search_chat_history(f"number {i}", mode="all")] == [
                 f"filler message number {i}"
             ]
+            assert store.search_chat_history(f"number {i}")[0].message_content == f"filler message number {i}"
 
     @pytest.mark.parametrize(
         ("query", "found"),
@@ -356,12 +365,62 @@ class SessionStoreContract:
         ],
     )
     def test_queries_are_taken_literally(self, store: StoreDriver, query: str, found: list[str]) -> None:
+        """All-words mode: every piece as whole adjacent words; no query text is syntax."""
         session = store.create_session("/w")
         for text in ("deploy the release", "the deploy failed", "deploy is near", "this OR that", "deployment"):
             store.add_message(session.id, _text(text))
-        hits = store.search_chat_history(query, limit=20)
+        hits = store.search_chat_history(query, limit=20, mode="all")
         assert sorted(m.message_content for m in hits) == sorted(found)
         assert store.ids() == [session.id]
+
+    @pytest.mark.parametrize(
+        ("query", "found"),
+        [
+            ("deploy", [*DEPLOY, "deployment"]), ("ment", ["deployment"]), ("release near", [DEPLOY[0], DEPLOY[2]]),
+            ("OR", ["this OR that"]), ('"release"', [DEPLOY[0]]), ("-fail*", [DEPLOY[1]]),
+            ("'; DROP TABLE sessions; --", []), ("*", []), ("", []), ("zz", []), ("a", [*DEPLOY, "this OR that"]),
+            ("DÉPLOYMENT", ["deployment"]),
+        ],
+    )
+    def test_any_word_search_is_the_seeds(self, store: StoreDriver, query: str, found: list[str]) -> None:
+        """The default mode is the seed's search (goose/aster ``search_chat_history``): the query split on
+        whitespace, any word found as a case-insensitive substring; punctuation is not searched for."""
+        session = store.create_session("/w")
+        for text in ("deploy the release", "the deploy failed", "deploy is near", "this OR that", "deployment"):
+            store.add_message(session.id, _text(text))
+        assert sorted(m.message_content for m in store.search_chat_history(query, limit=20)) == sorted(found)
+
+    def test_any_word_search_is_newest_first_and_counts_words(self, store: StoreDriver) -> None:
+        """Newest first (the seed orders by the message's time), ten by default; the score is the number of the
+        query's words a message holds."""
+        session = store.create_session("/w")
+        for i in range(12):
+            store.add_message(session.id, _text(f"alpha {i}" + (" gamma" if i == 3 else ""), T0 + i))
+        hits = store.search_chat_history("alpha gamma")
+        assert [h.message_content for h in hits] == [f"alpha {i}" + (" gamma" if i == 3 else "") for i in
+                                                     range(11, 1, -1)]
+        assert [h.relevance_score for h in hits] == [2.0 if "gamma" in h.message_content else 1.0 for h in hits]
+
+    @pytest.mark.parametrize("mode", ["any", "all"])
+    @pytest.mark.parametrize(
+        ("text", "query"),
+        [
+            ("Straße", "strasse"), ("STRASSE", "straße"), ("ＦＵＬＬ width", "full"), ("full", "ＦＵＬＬ"),
+            ("ﬁnal", "final"), ("final", "ﬁnal"), ("Ǆungla", "džungla"), ("ΣΊΣΥΦΟΣ", "σίσυφος"),
+            ("İstanbul", "istanbul"), ("Crème Brûlée", "creme brulee"), ("Ⅻ chapters", "xii"), ("①", "1"),
+        ],
+    )
+    def test_search_folds_text_as_every_store_does(self, store: StoreDriver, text: str, query: str,
+                                                   mode: str) -> None:
+        """Case, compatibility forms and accents fold alike in every store (``pluginkit.sessions.fold``)."""
+        session = store.create_session("/w")
+        store.add_message(session.id, _text(text))
+        store.add_message(session.id, _text("unrelated"))
+        assert [m.message_content for m in store.search_chat_history(query, mode=mode)] == [text]
+
+    def test_an_unknown_search_mode_is_refused(self, store: StoreDriver) -> None:
+        with pytest.raises(InvalidSessionData):
+            store.search_chat_history("x", mode="some")
 
     def test_search_ignores_case_and_accents(self, store: StoreDriver) -> None:
         session = store.create_session("/w")
@@ -372,7 +431,7 @@ class SessionStoreContract:
         session = store.create_session("/w", "chat")
         store.add_message(session.id, _text("kiwi " * 3 + "banana", T0, "assistant"))
         store.add_message(session.id, _text("kiwi and lots of other words here to dilute it", T0 + 1))
-        hits = store.search_chat_history("kiwi")
+        hits = store.search_chat_history("kiwi", mode="all")
         assert [h.message_content.startswith("kiwi kiwi") for h in hits] == [True, False]
         assert hits[0].relevance_score >= hits[1].relevance_score
         assert (hits[0].session_id, hits[0].session_name, hits[0].message_role, hits[0].timestamp) == (

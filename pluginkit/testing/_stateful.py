@@ -30,6 +30,7 @@ from hypothesis.stateful import (
 )
 
 from pluginkit.sessions import (
+    SEARCH_MODES,
     UNSET,
     InMemorySessionStore,
     Message,
@@ -38,6 +39,7 @@ from pluginkit.sessions import (
     ModelConfig,
     Recipe,
     RecipeParameter,
+    SearchMode,
     Session,
     SessionStore,
     SessionStoreError,
@@ -113,6 +115,7 @@ recipes = st.builds(
 )
 leave = st.just(UNSET)
 extension_data = st.dictionaries(st.sampled_from(["todo.v0", "memory.v1", "a.b.c"]), json_values, max_size=3)
+modes = st.sampled_from(SEARCH_MODES)
 queries = st.lists(
     st.tuples(st.sampled_from(VOCABULARY), st.sampled_from(["", '"', "*", "-", "(", ")", "^", ":"])),
     min_size=1, max_size=3,
@@ -164,8 +167,11 @@ class ContractMachine(RuleBasedStateMachine):
         theirs = _comparable(expected)
         assert mine == theirs, f"session {got.id} differs from the model:\n{mine}\n!=\n{theirs}"
 
-    def write(self, pair: Pair, call: Callable[[SessionStore, str], Coroutine[Any, Any, Any]]) -> None:
-        """A write on both, then the session compared in full; a successful write must move ``updated_at``."""
+    def write(
+        self, pair: Pair, call: Callable[[SessionStore, str], Coroutine[Any, Any, Any]], *, changes: bool = True
+    ) -> None:
+        """A write on both, then the session compared in full; a successful write must move ``updated_at``, one
+        with nothing to change (``changes=False``) must not."""
         self.both(lambda s: call(s, pair[0] if s is self.store else pair[1]))
         failed = self.failed
         got, expected = self.both(lambda s: s.get_session(pair[0] if s is self.store else pair[1], True))
@@ -173,7 +179,9 @@ class ContractMachine(RuleBasedStateMachine):
             return
         self.same_session(got, expected)
         before = self.stamps.get(got.id)
-        assert failed or before is None or got.updated_at > before, f"{got.id}: updated_at did not move on a write"
+        if changes:
+            assert failed or before is None or got.updated_at > before, f"{got.id}: updated_at did not move on a write"
+        assert changes or got.updated_at == before, f"{got.id}: a write with nothing to change moved updated_at"
         assert not failed or got.updated_at == before, f"{got.id}: a refused write changed updated_at"
         self.stamps[got.id] = got.updated_at
 
@@ -253,7 +261,7 @@ class ContractMachine(RuleBasedStateMachine):
 
     @rule(pair=sessions, name=names, user_set=st.booleans())
     def update_session_name(self, pair: Pair, name: str, user_set: bool) -> None:
-        self.write(pair, lambda s, i: s.update_session_name(i, name, user_set))
+        self.write(pair, lambda s, i: s.update_session_name(i, name, user_set), changes=bool(name.strip()))
 
     @rule(pair=sessions, data=extension_data)
     def update_extension_data(self, pair: Pair, data: dict[str, Any]) -> None:
@@ -274,28 +282,34 @@ class ContractMachine(RuleBasedStateMachine):
         self.write(pair, lambda s, i: s.update_recipe(i, recipe, values))
 
     @rule(query=queries, limit=st.none() | st.integers(1, 5), after=st.none() | instants,
-          before=st.none() | instants, exclude=st.none() | sessions)
+          before=st.none() | instants, exclude=st.none() | sessions, mode=modes)
     def search_chat_history(
-        self, query: str, limit: int | None, after: datetime | None, before: datetime | None, exclude: Pair | None
+        self, query: str, limit: int | None, after: datetime | None, before: datetime | None, exclude: Pair | None,
+        mode: SearchMode,
     ) -> None:
-        self.search(query, limit, after, before, exclude)
+        self.search(query, limit, after, before, exclude, mode)
 
-    @rule(query=queries, limit=st.none() | st.integers(1, 5))
-    def search_again(self, query: str, limit: int | None) -> None:
+    @rule(query=queries, limit=st.none() | st.integers(1, 5), mode=modes)
+    def search_again(self, query: str, limit: int | None, mode: SearchMode) -> None:
         """Searches are cheap and find most differences: a second rule makes them twice as frequent."""
-        self.search(query, limit, None, None, None)
+        self.search(query, limit, None, None, None, mode)
 
     def search(
-        self, query: str, limit: int | None, after: datetime | None, before: datetime | None, exclude: Pair | None
+        self, query: str, limit: int | None, after: datetime | None, before: datetime | None, exclude: Pair | None,
+        mode: SearchMode,
     ) -> None:
         def search(s: SessionStore, many: bool = False) -> Coroutine[Any, Any, Any]:
             skip = None if exclude is None else exclude[0] if s is self.store else exclude[1]
-            return s.search_chat_history(query, 1000 if many else limit, after, before, skip)
+            return s.search_chat_history(query, 1000 if many else limit, after, before, skip, mode=mode)
 
         got, expected = self.both(search)
         everything = self.runner.run(search(self.model, many=True))
-        scores = [m.relevance_score for m in got]
-        assert scores == sorted(scores, reverse=True), "matches are not best first"
+        if mode == "any":  # the seed's order: newest first
+            times = [m.timestamp for m in got]
+            assert times == sorted(times, reverse=True), "any-word matches are not newest first"
+        else:
+            scores = [m.relevance_score for m in got]
+            assert scores == sorted(scores, reverse=True), "matches are not best first"
         mine = Counter(self.hit(m, mapped=True) for m in got)
         if len(everything) <= (limit or 10):
             assert mine == Counter(self.hit(m) for m in everything), f"search {query!r} finds different messages"

@@ -60,8 +60,10 @@ def test_search_prints_matches(database: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "sessions", "search", "entry point")
     assert code == 0 and "Declare an entry point named pluginkit." in out and "assistant" in out
     assert run(capsys, "sessions", "search", "nothing here")[1].strip() == "no matches"
-    code, out, _ = run(capsys, "sessions", "search", "plugin", "--json")
+    code, out, _ = run(capsys, "sessions", "search", "plugin", "--json", "--mode", "all")
     assert [m["message_role"] for m in json.loads(out)] == ["user"]
+    code, out, _ = run(capsys, "sessions", "search", "plugin", "--json")  # the seed's any-word substring search
+    assert [m["message_role"] for m in json.loads(out)] == ["assistant", "user"]
 
 
 def test_errors_are_one_line_and_non_zero(database: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -223,7 +223,7 @@ def test_large_operations_leave_the_event_loop_free(tmp_path: Path) -> None:
         await store.replace_conversation(session.id, conversation)
         exported = await store.export_session(session.id)
         await store.import_session(exported)
-        assert len(await store.search_chat_history("message 29999")) == 2
+        assert len(await store.search_chat_history("message 29999", mode="all")) == 2
         took = time.perf_counter() - started
         done = True
         await beat
@@ -282,10 +282,17 @@ def _old_database(path: Path, version: int) -> None:
             "UPDATE sessions SET message_count = (SELECT count(*) FROM messages WHERE session_id = sessions.id), "
             "last_activity = (SELECT max(created) FROM messages WHERE session_id = sessions.id)"
         )
+    if version >= 5:  # that version counted ids per day as it created sessions
+        conn.execute("INSERT INTO session_ids (day, last) VALUES (?, 4)", (day,))
+    if 4 <= version <= 5:  # those versions indexed the text as FTS5 folded it, in a contentless index
+        conn.execute(
+            f"INSERT INTO messages_fts (rowid, search_text) SELECT id, {schema.text_sql('message_json')} FROM messages"
+        )
+        conn.execute("UPDATE fts_state SET indexed_upto = (SELECT max(id) FROM messages)")
     conn.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 5])
 def test_an_older_schema_is_migrated_in_place(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.db"
     _old_database(path, version)
@@ -302,6 +309,9 @@ def test_an_older_schema_is_migrated_in_place(tmp_path: Path, version: int) -> N
     assert store.create_session("/new").id == f"{day}_5"  # the id counter starts after the old ids
     store.add_message(old.id, Message.user("new legacy"))
     assert len(store.search_chat_history("legacy")) == 4
+    assert len(store.search_chat_history("legacy", mode="all")) == 4
+    store.delete_session(old.id)  # the re-indexed messages leave both indexes
+    assert store.search_chat_history("legacy") == store.search_chat_history("legacy", mode="all") == []
     store.close()
     conn = sqlite3.connect(path)
     versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]

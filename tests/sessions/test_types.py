@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import orjson
 import pytest
 from hypothesis import given
@@ -108,6 +109,7 @@ def test_partial_updates_travel_as_none_plus_clear() -> None:
     assert op.unpack(params) == {"session_id": "s", "provider_name": None, "model_config": UNSET}
     search = BY_NAME["search_chat_history"]
     packed = search.pack({"query": "q", "limit": None, "after_date": None, "before_date": None,
-                          "exclude_session_id": None})
-    assert (packed.limit, packed.exclude_session_id) == (0, "")
+                          "exclude_session_id": None, "mode": "all"})
+    assert (packed.limit, packed.exclude_session_id, packed.mode) == (0, "", "all")
     assert search.unpack(packed)["limit"] is None and search.unpack(packed)["exclude_session_id"] is None
+    assert search.unpack(attrs.evolve(packed, mode=""))["mode"] == "any"  # the wire's zero value: the default

@@ -99,7 +99,7 @@ def test_migrations_are_recorded_and_run_once_across_replicas(postgres: str) -> 
         assert errors == []
         with psycopg.connect(postgres) as conn:
             rows = conn.execute(f"SELECT version, name FROM {schema}.schema_migrations").fetchall()
-        assert rows == [(1, "sessions, messages and full-text search")]
+        assert rows == [(1, "sessions, messages and full-text search"), (2, "substring search")]
     finally:
         replicas[0].drop_schema()
         for store in replicas:

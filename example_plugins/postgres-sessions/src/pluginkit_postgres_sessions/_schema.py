@@ -6,6 +6,7 @@ lock on the schema's name, so replicas starting at the same moment migrate once 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -15,8 +16,29 @@ from pluginkit.sessions import SessionStoreError
 
 __all__ = ["LATEST", "MIGRATIONS", "migrate"]
 
+def _substring_index(conn: psycopg.Connection[Any]) -> None:
+    """A trigram index on the folded words, for the seed's any-word substring search (``LIKE '%term%'``).
+
+    pg_trgm is installed once per database, in whichever schema was current then: its operator class is named
+    with that schema, and the creation is serialised across stores of every schema.
+    """
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('pluginkit-sessions:pg_trgm'))")
+    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    row = conn.execute(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+    ).fetchone()
+    assert row is not None  # created just above
+    conn.execute(
+        sql.SQL("CREATE INDEX messages_substring ON messages USING gin (search_words {}.gin_trgm_ops)").format(
+            sql.Identifier(str(row[0]))
+        )
+    )
+
+
+Statement = str | Callable[[psycopg.Connection[Any]], None]
+
 #: (version, name, statements). Never edit a released migration: add one.
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+MIGRATIONS: tuple[tuple[int, str, tuple[Statement, ...]], ...] = (
     (1, "sessions, messages and full-text search", (
         """CREATE TABLE sessions (
             id text PRIMARY KEY,
@@ -53,6 +75,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         # The seed's ids are YYYYMMDD_N; counting per day (not max+1) means a deleted id is never reused.
         "CREATE TABLE session_ids (day text PRIMARY KEY, last integer NOT NULL)",
     )),
+    (2, "substring search", (_substring_index,)),
 )
 
 LATEST = MIGRATIONS[-1][0]
@@ -80,7 +103,10 @@ def migrate(conn: psycopg.Connection[Any], schema: str, target: int = LATEST) ->
         for version, name, statements in MIGRATIONS:
             if current < version <= target:
                 for statement in statements:
-                    conn.execute(statement)
+                    if callable(statement):
+                        statement(conn)
+                    else:
+                        conn.execute(statement)
                 conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
                 applied.append(version)
     return applied

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -35,11 +35,11 @@ from pluginkit.sessions import (
 from pluginkit.sessions.sql import (
     decode_message,
     encode_message,
+    fold,
     from_us,
     new_session_id,
     search_text,
     session_day,
-    words,
 )
 
 from ._schema import migrate
@@ -62,13 +62,33 @@ def _session(row: Any) -> Session:
     return sql.session_from_row(row, _time)
 
 
-def _words(text: str) -> str:
-    return " ".join(words(text))
+def _filters(request: SearchRequest) -> tuple[str, list[Any]]:
+    """The search's bounds as ``AND`` conditions, with their parameters."""
+    filters: list[str] = []
+    params: list[Any] = []
+    for condition, value in (
+        ("m.created >= %s", request.after), ("m.created <= %s", request.before), ("m.session_id <> %s", request.exclude)
+    ):
+        if value is not None:
+            filters.append(condition)
+            params.append(value)
+    return "".join(f" AND {f}" for f in filters), params
+
+
+def _matches(rows: Iterable[Any]) -> list[ChatHistoryMatch]:
+    return [
+        ChatHistoryMatch(
+            session_id=session_id, session_name=name, message_role=role,
+            message_content=search_text(decode_message(message)), timestamp=from_us(created * 1_000_000),
+            relevance_score=float(score),
+        )
+        for session_id, name, role, message, created, score in rows
+    ]
 
 
 def _rows(session_id: str, messages: list[Message]) -> Iterator[tuple[Any, ...]]:
     for m in messages:
-        yield (session_id, m.role, m.created, encode_message(m), _words(search_text(m)))
+        yield (session_id, m.role, m.created, encode_message(m), fold(search_text(m)))
 
 
 class PostgresSessionStore(BaseSessionStore):
@@ -281,23 +301,12 @@ class PostgresSessionStore(BaseSessionStore):
                 raise SessionNotFound.for_id(session_id)
 
     def _search_blocking(self, request: SearchRequest) -> list[ChatHistoryMatch]:
-        # Each piece is a phrase of pluginkit's words (phraseto_tsquery: adjacent, nothing is syntax), all required.
-        phrases = [p for p in (_words(piece) for piece in request.pieces) if p]
-        if not phrases:
-            return []
+        if request.mode == "any":
+            return self._search_any(request)
+        # Each term is a phrase of pluginkit's words (phraseto_tsquery: adjacent, nothing is syntax), all required.
+        phrases = request.terms
         query = " && ".join(["phraseto_tsquery('simple', %s)"] * len(phrases))
-        filters: list[str] = []
-        params: list[Any] = []
-        if request.after is not None:
-            filters.append("m.created >= %s")
-            params.append(request.after)
-        if request.before is not None:
-            filters.append("m.created <= %s")
-            params.append(request.before)
-        if request.exclude is not None:
-            filters.append("m.session_id <> %s")
-            params.append(request.exclude)
-        where = "".join(f" AND {f}" for f in filters)
+        where, params = _filters(request)
         with self._transaction() as conn:
             rows = conn.execute(
                 "SELECT m.session_id, s.name, m.role, m.message_json, m.created, ts_rank_cd(m.tsv, q.q) AS score "
@@ -305,14 +314,21 @@ class PostgresSessionStore(BaseSessionStore):
                 f"WHERE m.tsv @@ q.q{where} ORDER BY score DESC, m.created DESC, m.id DESC LIMIT %s",
                 (*phrases, *params, request.limit),
             ).fetchall()
-        return [
-            ChatHistoryMatch(
-                session_id=session_id, session_name=name, message_role=role,
-                message_content=search_text(decode_message(message)), timestamp=from_us(created * 1_000_000),
-                relevance_score=float(score),
-            )
-            for session_id, name, role, message, created, score in rows
-        ]
+        return _matches(rows)
+
+    def _search_any(self, request: SearchRequest) -> list[ChatHistoryMatch]:
+        """The seed's search: any term as a substring of the folded words (the trigram index serves terms of
+        three characters or more), newest first, scored by the number of terms found."""
+        likes = " OR ".join(["m.search_words LIKE %s"] * len(request.terms))
+        where, params = _filters(request)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT m.session_id, s.name, m.role, m.message_json, m.created, m.search_words "
+                f"FROM messages m JOIN sessions s ON s.id = m.session_id WHERE ({likes}){where} "
+                "ORDER BY m.created DESC, m.id DESC LIMIT %s",
+                (*(f"%{term}%" for term in request.terms), *params, request.limit),
+            ).fetchall()
+        return _matches((*row[:5], request.matches(row[5])) for row in rows)
 
     # -- backend ------------------------------------------------------------------------------------------------
     async def _create(self, working_dir: str, name: str, session_type: str, now: int) -> Session:
