@@ -29,16 +29,21 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncSessionStore, SyncSessionStore]]:
-    sqlite = SqliteSessionStore(tmp_path_factory.mktemp("search") / "s.db").sync()
+def _sqlite_and_model(directory: Path, texts: list[str]) -> Iterator[tuple[SyncSessionStore, SyncSessionStore]]:
+    """A SQLite store and the model, each holding one session with ``texts`` as its messages."""
+    sqlite = SqliteSessionStore(directory / "s.db").sync()
     model = InMemorySessionStore().sync()
     for store in (sqlite, model):
         session = store.create_session("/w", "search")
-        store.replace_conversation(session.id, [Message.user(text, created=i) for i, text in enumerate(TEXTS)])
+        store.replace_conversation(session.id, [Message.user(text, created=i) for i, text in enumerate(texts)])
     yield sqlite, model
     sqlite.close()
     model.close()
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncSessionStore, SyncSessionStore]]:
+    yield from _sqlite_and_model(tmp_path_factory.mktemp("search"), TEXTS)
 
 
 def _found(store: SyncSessionStore, query: str, mode: SearchMode = "all") -> list[str]:
@@ -132,14 +137,7 @@ FOLDING = [
 
 @pytest.fixture(scope="module")
 def folding_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SyncSessionStore, SyncSessionStore]]:
-    sqlite = SqliteSessionStore(tmp_path_factory.mktemp("folding") / "f.db").sync()
-    model = InMemorySessionStore().sync()
-    for store in (sqlite, model):
-        session = store.create_session("/w", "folding")
-        store.replace_conversation(session.id, [Message.user(text, created=i) for i, text in enumerate(FOLDING)])
-    yield sqlite, model
-    sqlite.close()
-    model.close()
+    yield from _sqlite_and_model(tmp_path_factory.mktemp("folding"), FOLDING)
 
 
 @pytest.mark.parametrize("mode", SEARCH_MODES)
