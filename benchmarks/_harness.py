@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Row", "Table", "Timing", "measure", "measurer"]
+__all__ = ["Case", "Row", "Table", "Timing", "compare", "measure", "measurer", "sync_sampler"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class Timing:
     p95: float
     loops: int  # calls per repeat, found by calibration
     samples: tuple[float, ...]  # per-call time of each repeat, sorted
+    #: Per-call time of each round, in round order, when the timing was taken by :func:`compare`: round ``i`` of
+    #: every row of a table ran back to back, so their ratios round by round are free of slow drifts.
+    rounds: tuple[float, ...] = ()
 
 
 def measure(fn: Callable[[], object], *, min_time: float = 0.2, repeat: int = 7) -> Timing:
@@ -71,6 +74,86 @@ def _run(fn: Callable[[], object], loops: int) -> int:
             gc.enable()
 
 
+#: ``sample(loops)``: the nanoseconds ``loops`` calls of one case take (a sync function's, an awaited one's, …).
+Sampler = Callable[[int], float]
+
+
+def sync_sampler(fn: Callable[[], object]) -> Sampler:
+    """The sampler of a plain zero-argument function."""
+    return functools.partial(_run, fn)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of a :func:`compare` table: ``sample(loops)`` times ``loops`` calls; each call is ``per`` units
+    (requests of a batch, chunks of a stream), and the row reports the time of one unit."""
+
+    name: str
+    sample: Sampler
+    target: float | None = None
+    per: int = 1
+
+
+def compare(
+    table: Table,
+    cases: list[Case],
+    *,
+    quick: bool,
+    spread: float = 0.03,
+    budget: float = 6.0,
+    min_rounds: int = 7,
+) -> None:
+    """Time ``cases`` interleaved and add them to ``table``: on a machine shared with other work, rows timed one
+    after the other see different machines, and the verdict flaps.
+
+    Every case is calibrated to a sample of ``~min_time / repeat`` (as :func:`measure`); then rounds run one
+    sample of every case back to back, in an order rotated each round, until every targeted row's ratio to the
+    baseline has a spread (interquartile range over median, round by round) of at most ``spread``, or
+    ``budget`` seconds are spent (after ``min_rounds``). ``--quick`` runs three rounds on a tiny budget.
+    """
+    min_time, rounds_wanted = (0.02, 3) if quick else (0.2, min_rounds)
+    target_ns = min_time * 1e9 / 7
+    loops = {}
+    for case in cases:  # calibration doubles as warm-up, as in measure()
+        n = 1
+        while (elapsed := case.sample(n)) < target_ns:
+            wanted = int(n * target_ns * 1.2 / max(elapsed, 1))
+            n = min(n * 10, max(n + 1, wanted))
+        loops[case.name] = n
+    rounds: dict[str, list[float]] = {case.name: [] for case in cases}
+    deadline = time.perf_counter() + (0.5 if quick else budget)
+    done = 0
+    while True:
+        shift = done % len(cases)
+        for case in cases[shift:] + cases[:shift]:
+            rounds[case.name].append(case.sample(loops[case.name]) / loops[case.name] / case.per)
+        done += 1
+        if done >= rounds_wanted and (
+            quick or time.perf_counter() > deadline or _settled(table.baseline, cases, rounds, spread)
+        ):
+            break
+    for case in cases:
+        values = rounds[case.name]
+        ordered = sorted(values)
+        p95 = ordered[0] if len(ordered) == 1 else statistics.quantiles(ordered, n=20, method="inclusive")[18]
+        timing = Timing(statistics.median(ordered), p95, loops[case.name] * case.per, tuple(ordered), tuple(values))
+        table.add(case.name, timing, target=case.target)
+
+
+def _settled(baseline: str, cases: list[Case], rounds: dict[str, list[float]], spread: float) -> bool:
+    base = rounds.get(baseline)
+    if base is None:
+        return True
+    for case in cases:
+        if case.target is None:
+            continue
+        ratios = [a / b for a, b in zip(rounds[case.name], base, strict=True)]
+        low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+        if (high - low) / statistics.median(ratios) > spread:
+            return False
+    return True
+
+
 def measurer(quick: bool) -> Callable[[Callable[[], object]], Timing]:
     """The :func:`measure` a benchmark should use: full budget, or a tiny one for ``--quick`` smoke tests."""
     return functools.partial(measure, min_time=0.02, repeat=3) if quick else measure
@@ -102,11 +185,34 @@ class Table:
         self.rows.append(row)
         return row
 
-    def ratio(self, row: Row) -> float:
+    def _base(self) -> Row:
         for base in self.rows:
             if base.case == self.baseline:
-                return row.timing.median / base.timing.median
+                return base
         raise KeyError(f"table {self.title!r} has no baseline row {self.baseline!r}")
+
+    def _round_ratios(self, row: Row) -> list[float] | None:
+        """Round-by-round ratios to the baseline, when both were timed in the same rounds (:func:`compare`)."""
+        base = self._base().timing.rounds
+        mine = row.timing.rounds
+        if not mine or len(mine) != len(base):
+            return None
+        return sorted(a / b for a, b in zip(mine, base, strict=True))
+
+    def ratio(self, row: Row) -> float:
+        """The median of the round-by-round ratios when the rows were interleaved, else median / median."""
+        ratios = self._round_ratios(row)
+        if ratios is not None:
+            return statistics.median(ratios)
+        return row.timing.median / self._base().timing.median
+
+    def spread(self, row: Row) -> str:
+        """The interquartile range of the round-by-round ratios (``-`` for rows not timed in rounds)."""
+        ratios = self._round_ratios(row)
+        if ratios is None or len(ratios) < 2 or row.case == self.baseline:
+            return "-"
+        low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+        return f"{low:.2f}-{high:.2f}x"
 
     def verdict(self, row: Row) -> str:
         """``PASS``/``FAIL`` against the row's target, ``-`` when it has none."""
@@ -119,13 +225,14 @@ class Table:
         return any(self.verdict(row) == "FAIL" for row in self.rows)
 
     def render(self) -> str:
-        header = ("case", "median", "p95", "ratio", "target", "ok")
+        header = ("case", "median", "p95", "ratio", "spread", "target", "ok")
         body = [
             (
                 row.case,
                 _format_ns(row.timing.median),
                 _format_ns(row.timing.p95),
                 f"{self.ratio(row):.2f}x",
+                self.spread(row),
                 "-" if row.target is None else f"<= {row.target:.2f}x",
                 self.verdict(row),
             )
@@ -138,7 +245,9 @@ class Table:
             return " | ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
 
         rule = "-+-".join("-" * w for w in widths)
-        title = f"{self.title}  (ratio = median / median of {self.baseline!r})"
+        interleaved = bool(self._base().timing.rounds)
+        how = "median of round-by-round ratios to" if interleaved else "median / median of"
+        title = f"{self.title}  (ratio = {how} {self.baseline!r}; spread = its interquartile range)"
         return "\n".join([title, "=" * len(title), line(header), rule, *(line(cells) for cells in body)])
 
 

@@ -31,7 +31,7 @@ import importlib_metadata
 import pluggy
 
 import pluginkit.abi._hookspecs
-from benchmarks._harness import Table, Timing, measurer
+from benchmarks._harness import Case, Table, Timing, compare, measurer, sync_sampler
 from pluginkit import Envelope, PluginManager, hookimpl
 from pluginkit import types as t
 from pluginkit.runtime._discovery import ENTRY_POINT_GROUP, Scan, scan
@@ -132,14 +132,71 @@ def per_call(timing: Timing, calls: int) -> Timing:
 
 
 def call_table(quick: bool) -> Table:
-    measure = measurer(quick)
     table = Table("typed call vs raw pluggy: 1 plugin, sync first-success hookimpl", baseline=CALL_BASELINE)
     with ExitStack() as stack:
-        for case, fn in call_cases(stack).items():
-            timing = measure(fn)
-            if case == ACALL:
-                timing = per_call(timing, AWAITS_PER_BATCH)
-            table.add(case, timing, target=CALL_TARGET if case.startswith("pluginkit m.call") else None)
+        cases = [
+            Case(
+                name, sync_sampler(fn), target=CALL_TARGET if name.startswith("pluginkit m.call") else None,
+                per=AWAITS_PER_BATCH if name == ACALL else 1,
+            )
+            for name, fn in call_cases(stack).items()
+        ]
+        compare(table, cases, quick=quick)
+    return table
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 1b. many plugins on one hook
+# --------------------------------------------------------------------------------------------------------------
+
+CHAIN_METHOD = "request.normalize"
+CHAIN_BASELINE = "raw pluggy: pm.hook.request_normalize(params=..., ctx=None)"
+CHAIN_TARGET = 0.5  # as for one plugin: at most half of pluggy's hook call, however many plugins
+CHAIN_SIZES = (1, 10, 100)
+
+
+class NormalizePlugin:
+    """One of many: a sync ``request.normalize`` hookimpl answering a constant body (the chain keeps the last)."""
+
+    @hookimpl
+    def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+        return RESULT
+
+
+def chain_table(plugins: int, quick: bool) -> Table:
+    """``m.call`` on a chain hook with ``plugins`` plugins, against pluggy calling the same hookimpls."""
+    table = Table(f"typed call vs raw pluggy: {plugins} plugin(s) on a chain hook ({CHAIN_METHOD})",
+                  baseline=CHAIN_BASELINE)
+    params = t.RequestTranslateRequest(from_format="openai", to_format="claude", model="m", body=b"{}")
+    instances = [NormalizePlugin() for _ in range(plugins)]
+    with PluginManager(entry_points=False, environ={}) as manager:
+        pm = pluggy.PluginManager("pluginkit")
+        pm.add_hookspecs(pluginkit.abi._hookspecs.hookspecs())
+        for index, plugin in enumerate(instances):
+            manager.register(plugin, f"p{index}")
+            pm.register(plugin, f"p{index}")
+        functions = [plugin.request_normalize for plugin in instances]
+        hook, call = pm.hook.request_normalize, manager.call
+
+        def direct_loop() -> object:
+            answer = None
+            for function in functions:
+                answer = function(params)
+            return answer
+
+        def raw_pluggy() -> object:
+            return hook(params=params, ctx=None)
+
+        def pluginkit_call() -> object:
+            return call(CHAIN_METHOD, params)
+
+        if pluginkit_call().body != RESULT.body or len(raw_pluggy()) != plugins:
+            raise AssertionError("the chain did not answer every plugin's body")
+        compare(table, [
+            Case("direct loop over the hookimpl functions", sync_sampler(direct_loop)),
+            Case(CHAIN_BASELINE, sync_sampler(raw_pluggy)),
+            Case(f"pluginkit m.call('{CHAIN_METHOD}', params)", sync_sampler(pluginkit_call), target=CHAIN_TARGET),
+        ], quick=quick)
     return table
 
 
@@ -295,4 +352,7 @@ def start_table(quick: bool) -> Table:
 
 
 def run(quick: bool) -> list[Table]:
-    return [call_table(quick), discovery_table(quick), start_table(quick)]
+    return [
+        call_table(quick), *(chain_table(size, quick) for size in CHAIN_SIZES), discovery_table(quick),
+        start_table(quick),
+    ]

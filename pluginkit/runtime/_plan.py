@@ -16,9 +16,9 @@ import pluggy
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
 from pluginkit.runtime._plugin import PluginRecord
-from pluginkit.wire._payload import copier, zero_test
+from pluginkit.wire._payload import copier, sealer, zero_test
 
-__all__ = ["EMPTY", "Failed", "Impl", "NoteSink", "Plan", "note"]
+__all__ = ["EMPTY", "Failed", "Impl", "NoteSink", "Plan", "note", "set_field", "shared"]
 
 # How a hookimpl takes its arguments.
 NONE, P, C, PC, CP = range(5)
@@ -87,8 +87,7 @@ class Plan:
 
     __slots__ = (
         "all_sync", "arule", "copy", "fuse", "impls", "inline", "is_zero", "isolate", "lone", "method", "owners",
-        "pinned",
-        "result_type", "rule", "runner", "timeout", "wrappers",
+        "pinned", "result_type", "rule", "runner", "seal", "timeout", "wrappers",
     )
 
     rule: Callable[..., Any]
@@ -108,6 +107,9 @@ class Plan:
         # the manager's entry points copy when it is the caller's own (``lone``).
         self.isolate = len(self.impls) > 1
         self.lone = len(self.impls) == 1
+        #: For several plugins and a params class of immutable fields only: one read-only copy they all share
+        #: (see :func:`~pluginkit.wire._payload.sealer`), instead of a copy each.
+        self.seal: Callable[[Any], Any] | None = sealer(method.params) if self.isolate else None
         #: Set for ``call_plugin``: the one plugin in ``impls`` answers whatever the method's owner rule.
         self.pinned = False
         self.all_sync = not any(i.is_async for i in self.impls)
@@ -117,6 +119,19 @@ class Plan:
         #: Owner key (a provider) → the impl that owns it, filled by ``Runtime.owner``. A plan is replaced, never
         #: edited, when plugins change, so its answers cannot go stale.
         self.owners: dict[str, Impl | None] = {}
+
+
+def shared(plan: Plan, params: Any) -> Any:
+    """What every plugin of one call can be handed: the params themselves for one plugin (the manager's entry
+    points copied them), one read-only copy for several when the class allows it, or ``None``: a copy each."""
+    if not plan.isolate:
+        return params
+    seal = plan.seal
+    return None if seal is None else seal(params)
+
+
+#: Sets a field of a read-only (or any slotted) params object: how the host moves a chain's body along.
+set_field = object.__setattr__
 
 
 def note(notes: NoteSink, impl: Impl, answer: Any, plan: Plan) -> None:

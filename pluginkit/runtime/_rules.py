@@ -22,7 +22,7 @@ from pluginkit import abi
 from pluginkit.errors import PluginKitError
 from pluginkit.runtime._calls import call_async, call_sync
 from pluginkit.runtime._headers import compose_changes, copy_headers, headers_field, merge_headers
-from pluginkit.runtime._plan import EMPTY, Failed, Impl, NoteSink, Plan, note
+from pluginkit.runtime._plan import EMPTY, Failed, Impl, NoteSink, Plan, note, set_field, shared
 
 if TYPE_CHECKING:
     from pluginkit.runtime._runtime import Runtime
@@ -50,8 +50,9 @@ def fallback(plan: Plan, body: Any, why: str) -> Any:
 def first_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, call: Call = call_sync) -> Any:
     first_error: Failed | None = None
     body = getattr(params, "body", None)
+    common = shared(plan, params)
     for impl in plan.impls:
-        answer = call(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
+        answer = call(plan, impl, plan.copy(params) if common is None else common, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is Failed:
@@ -66,8 +67,9 @@ def first_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | N
 async def afirst_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
     first_error: Failed | None = None
     body = getattr(params, "body", None)
+    common = shared(plan, params)
     for impl in plan.impls:
-        answer = await call_async(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
+        answer = await call_async(plan, impl, plan.copy(params) if common is None else common, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is Failed:
@@ -84,9 +86,11 @@ async def afirst_success(plan: Plan, params: Any, runtime: Runtime, notes: NoteS
 
 def chain(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, call: Call = call_sync) -> Any:
     body = params.body
+    common = shared(plan, params)
     for impl in plan.impls:
-        step = plan.copy(params) if plan.isolate else params
-        step.body = body
+        step = plan.copy(params) if common is None else common
+        if step.body is not body:
+            set_field(step, "body", body)
         answer = call(plan, impl, step, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
@@ -97,9 +101,11 @@ def chain(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, cal
 
 async def achain(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
     body = params.body
+    common = shared(plan, params)
     for impl in plan.impls:
-        step = plan.copy(params) if plan.isolate else params
-        step.body = body
+        step = plan.copy(params) if common is None else common
+        if step.body is not body:
+            set_field(step, "body", body)
         answer = await call_async(plan, impl, step, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
@@ -213,8 +219,9 @@ async def asingle_owner(plan: Plan, params: Any, runtime: Runtime, notes: NoteSi
 
 def fan_out(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, call: Call = call_sync) -> Any:
     answers: dict[str, Any] = {}
+    common = shared(plan, params)
     for impl in plan.impls:
-        answer = call(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
+        answer = call(plan, impl, plan.copy(params) if common is None else common, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is not Failed:
@@ -224,8 +231,9 @@ def fan_out(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, c
 
 async def afan_out(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
     answers: dict[str, Any] = {}
+    common = shared(plan, params)
     for impl in plan.impls:
-        answer = await call_async(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
+        answer = await call_async(plan, impl, plan.copy(params) if common is None else common, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is not Failed:
@@ -237,8 +245,9 @@ async def afan_out(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | 
 
 
 def any_accepts(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None, call: Call = call_sync) -> Any:
+    common = shared(plan, params)
     for impl in plan.impls:
-        answer = call(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
+        answer = call(plan, impl, plan.copy(params) if common is None else common, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is not Failed and answer is not EMPTY and answer.authenticated:
@@ -247,8 +256,9 @@ def any_accepts(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | Non
 
 
 async def aany_accepts(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
+    common = shared(plan, params)
     for impl in plan.impls:
-        answer = await call_async(plan, impl, plan.copy(params) if plan.isolate else params, runtime)
+        answer = await call_async(plan, impl, plan.copy(params) if common is None else common, runtime)
         if notes is not None:
             note(notes, impl, answer, plan)
         if answer.__class__ is not Failed and answer is not EMPTY and answer.authenticated:

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import pluggy
@@ -22,7 +22,7 @@ from pluginkit import abi
 from pluginkit.errors import PluginKitError
 from pluginkit.runtime._calls import failure, settle_sync
 from pluginkit.runtime._logging import current_request_id
-from pluginkit.runtime._plan import Impl, NoteSink, P, Plan
+from pluginkit.runtime._plan import Impl, NoteSink, P, Plan, note, set_field
 from pluginkit.runtime._rules import ASYNC_RULES, SYNC_RULES
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def prepare(plan: Plan, *, pinned: bool = False) -> Plan:
     if plan.wrappers:
         plan.runner = _wrapped
     else:
-        plan.runner = solo(plan) or plan.rule
+        plan.runner = solo(plan) or chained(plan) or plan.rule
     if "host_callback_id" in attrs.fields_dict(plan.method.params):
         _give_callback_ids(plan)
     return plan
@@ -177,6 +177,42 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
         return rule(plan, params, runtime, notes, replay(settle_sync(plan, impl, runtime, value, None)))
 
     return run_solo
+
+
+def chained(plan: Plan) -> Callable[..., Any] | None:
+    """The runner of a chain (``request.normalize`` …) of several plain synchronous plugins sharing read-only
+    params, or ``None``: the rule's loop with the plugin call written out. Per plugin it costs ~90 ns where the
+    rule's, calling :func:`~pluginkit.runtime._calls.call_sync`, costs ~250 (``benchmarks``, ``manager``, a
+    chain of 100 plugins). Any answer but a typed one is settled as the rule settles it."""
+    if plan.method.combine is not abi.Combine.CHAIN or plan.pinned or not plan.inline or plan.seal is None:
+        return None
+    if any(impl.mode != P for impl in plan.impls):
+        return None
+    seal, result_type = plan.seal, cast(Any, plan.result_type)
+    steps: tuple[tuple[Impl, Callable[[Any], Any]], ...] = tuple((impl, impl.function) for impl in plan.impls)
+
+    def run_chain(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
+        body = params.body
+        step: Any = seal(params)
+        for impl, function in steps:
+            answer: Any
+            try:
+                answer = function(step)
+            except BaseException as exc:  # settled: only the host's own interrupts propagate
+                answer = settle_sync(plan, impl, runtime, None, exc, step)
+            else:
+                if answer.__class__ is not result_type:
+                    answer = settle_sync(plan, impl, runtime, answer, None)
+            if notes is not None:
+                note(notes, impl, answer, plan)
+            if answer.__class__ is result_type:
+                new = answer.body
+                if new and new is not body:
+                    body = new
+                    set_field(step, "body", new)
+        return result_type(body=body)
+
+    return run_chain
 
 
 # -- pluggy wrappers -------------------------------------------------------------------------------------------------

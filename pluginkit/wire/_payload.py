@@ -19,7 +19,7 @@ import attrs
 
 from pluginkit.wire._codegen import compile_function
 
-__all__ = ["WIRE_NAME", "builder", "pascal_case", "payload", "wire_field", "wire_names"]
+__all__ = ["WIRE_NAME", "ReadOnlyParams", "builder", "pascal_case", "payload", "sealer", "wire_field", "wire_names"]
 
 T = TypeVar("T")
 
@@ -163,6 +163,74 @@ def copier(cls: type[T]) -> Callable[[T], T]:
     fn = compile_function(source, f"copy_{cls.__name__}", namespace, f"copier {cls.__name__}")
     _COPIERS[cls] = fn
     return fn
+
+
+_SEALERS: dict[type, Callable[[Any], Any] | None] = {}
+
+
+class ReadOnlyParams(attrs.exceptions.FrozenInstanceError):
+    """A plugin tried to change params it shares with the other plugins of a call."""
+
+    def __init__(self, cls: type, name: str) -> None:
+        super().__init__()
+        self.args = (
+            f"{cls.__name__}.{name}: the params of a call several plugins answer are shared and read-only; "
+            "return your answer instead of changing them",
+        )
+
+
+def sealer(cls: type[T]) -> Callable[[T], T] | None:
+    """A generated function returning a read-only copy of a payload object, or ``None`` for a class with a
+    mutable field (a list, a dict, a nested payload): read-only at the top would not protect those.
+
+    Every field of the others holds an immutable value, so one read-only copy can be handed to every plugin of a
+    call: copying per plugin costs ~160 ns each (``benchmarks``, ``manager``, a chain of 100 plugins), a seal
+    once ~220 ns. The copy is an instance of a frozen subclass (``isinstance`` holds, ``attrs.evolve`` works, it
+    compares equal to the plain object); setting an attribute raises :class:`ReadOnlyParams`. The host itself
+    changes a sealed object's fields with ``object.__setattr__`` between plugins.
+    """
+    if cls in _SEALERS:
+        return _SEALERS[cls]
+    hints = typing.get_type_hints(cls)
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    if any(_field_copier(hints[name]) is not None for name in names):
+        _SEALERS[cls] = None
+        return None
+    twin = _read_only_twin(cls, names)
+    namespace: dict[str, Any] = {"_cls": builder(cls, *names), "_twin": twin}
+    source = (
+        f"def seal_{cls.__name__}(o):\n"
+        f"    n = _cls({', '.join(f'o.{name}' for name in names)})\n"
+        "    n.__class__ = _twin  # the same slots: only the class changes\n"
+        "    return n\n"
+    )
+    fn = compile_function(source, f"seal_{cls.__name__}", namespace, f"sealer {cls.__name__}")
+    _SEALERS[cls] = fn
+    return fn
+
+
+def _read_only_twin(cls: type, names: list[str]) -> type:
+    """A frozen subclass of ``cls`` with no slots of its own (so an instance's class can be swapped), equal to
+    a plain instance holding the same values."""
+    twin: Any = attrs.define(frozen=True, kw_only=True, eq=False, repr=False, slots=True)(
+        type(cls.__name__, (cls,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    )
+    fields = attrs.fields(cls)
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        raise ReadOnlyParams(cls, name)
+
+    def __delattr__(self: Any, name: str) -> None:
+        raise ReadOnlyParams(cls, name)
+
+    def __eq__(self: Any, other: object) -> bool:
+        if not isinstance(other, cls):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields)
+
+    twin.__setattr__, twin.__delattr__, twin.__eq__, twin.__hash__ = __setattr__, __delattr__, __eq__, None
+    made: type = twin
+    return made
 
 
 def zero_test(cls: type) -> Callable[[Any], bool]:
