@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Case", "Row", "Table", "Timing", "compare", "measure", "measurer", "sync_sampler"]
+__all__ = ["Case", "Row", "Sampler", "Table", "Timing", "compare", "measure", "measurer", "sync_sampler"]
 
 
 @dataclass(frozen=True)

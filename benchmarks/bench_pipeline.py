@@ -8,8 +8,7 @@ Four tables, each against what a host would write without pluginkit:
   the 12 functions directly (the floor).  Target: the pipeline costs at most half of raw pluggy.
 * per stream chunk, no interceptor: a native async executor yielding prebuilt chunks in the client's format (no
   translation, no response plugin), against a plain async generator passing the chunks through.  Target: 2x.
-  A chunk's cost is the marginal one (long stream minus one-chunk stream, per extra chunk, see
-  :class:`StreamCost`); the set-up-amortised figure is printed beside it.
+  A chunk's cost is the marginal one (long stream minus one-chunk stream, per extra chunk, see :func:`marginal`).
 * per stream chunk, one interceptor: what one synchronous ``response.intercept_stream_chunk`` plugin adds per chunk
   (per-chunk time with it minus per-chunk time without it), against one raw pluggy call of the same hookimpl.
   Target: half of the pluggy call.
@@ -20,8 +19,9 @@ Four tables, each against what a host would write without pluginkit:
 The product's "per stream chunk" table is printed as two tables (a harness table has one baseline): the plain
 generator is the baseline of the no-interceptor row, the raw pluggy call that of the interceptor's added cost.
 
-Async rows are timed inside one running event loop (:func:`ameasure`, the harness's calibration and statistics
-with ``await``), so neither ``asyncio.run`` nor ``Runner.run`` is part of any row.
+Rows of a table are timed interleaved, round by round (:func:`benchmarks._harness.compare`); async rows are
+batches of awaits inside one run of the event loop (:func:`async_sampler`), so ``Runner.run`` is paid once per
+sample, not per call.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from typing import Any
 import pluggy
 
 import pluginkit.abi._hookspecs
-from benchmarks._harness import Table, Timing, measurer
+from benchmarks._harness import Case, Sampler, Table, Timing, compare, sync_sampler
 from pluginkit import PluginManager, PluginState, abi, hookimpl
 from pluginkit import types as t
 from pluginkit.pipeline import Pipeline, Request
@@ -51,28 +51,6 @@ from pluginkit.scheduling._credentials import candidates_for
 # --------------------------------------------------------------------------------------------------------------
 # Shared: async timing, derived timings, tables with notes
 # --------------------------------------------------------------------------------------------------------------
-
-
-def budget(quick: bool) -> tuple[float, int]:
-    """``(min_time, repeat)`` as :func:`benchmarks._harness.measurer` uses them."""
-    return (0.02, 3) if quick else (0.2, 7)
-
-
-async def ameasure(fn: Callable[[], Awaitable[object]], quick: bool, *, per: int = 1) -> Timing:
-    """:func:`benchmarks._harness.measure` for coroutines, run inside the caller's event loop.
-
-    Same calibration (the calibration runs are the warm-up), the same GC handling (collected before, disabled
-    during a sample) and the same statistics; the timing is divided by ``per`` (calls of the unit inside one
-    ``fn()``: requests of a batch, chunks of a stream).
-    """
-    min_time, repeat = budget(quick)
-    target_ns = min_time * 1e9 / repeat
-    loops = 1
-    while (elapsed := await _arun(fn, loops)) < target_ns:
-        wanted = int(loops * target_ns * 1.2 / max(elapsed, 1))
-        loops = min(loops * 10, max(loops + 1, wanted))
-    samples = sorted([await _arun(fn, loops) / loops / per for _ in range(repeat)])
-    return timing_of(samples, loops * per)
 
 
 async def _arun(fn: Callable[[], Awaitable[object]], loops: int) -> int:
@@ -94,14 +72,6 @@ def timing_of(samples: list[float], loops: int = 1) -> Timing:
     ordered = sorted(samples)
     p95 = ordered[0] if len(ordered) == 1 else statistics.quantiles(ordered, n=20, method="inclusive")[18]
     return Timing(statistics.median(ordered), p95, loops, tuple(ordered))
-
-
-def difference(minuend: Timing, subtrahend: Timing) -> Timing:
-    """``minuend - subtrahend`` as a timing: the median is the difference of the medians; the samples are the
-    differences of same-rank samples (both are sorted), so p95 shows how noisy the difference is."""
-    samples = [a - b for a, b in zip(minuend.samples, subtrahend.samples, strict=True)]
-    derived = timing_of(samples, minuend.loops)
-    return Timing(minuend.median - subtrahend.median, derived.p95, derived.loops, derived.samples)
 
 
 @dataclass
@@ -487,7 +457,6 @@ class CallCounter:
 
 
 def execute_table(quick: bool) -> Table:
-    measure = measurer(quick)
     table = NotedTable("request through every stage, non-streamed (12 no-op sync plugins)", baseline=EXECUTE_BASELINE)
     with ExitStack() as stack:
         plugins = stage_plugins()
@@ -533,15 +502,17 @@ def execute_table(quick: bool) -> Table:
         runner.run(batch())
         check(pipeline.usage.delivered == 1 + REQUESTS_PER_BATCH and pipeline.usage.dropped == 0, "usage lost")
 
-        table.add("hand-written chain", measure(floor))
-        table.add(EXECUTE_BASELINE, measure(baseline))
-        piped = runner.run(ameasure(batch, quick, per=REQUESTS_PER_BATCH))
-        table.add("pluginkit pipeline.execute (overhead)", piped, target=EXECUTE_TARGET)
+        compare(table, [
+            Case("hand-written chain", sync_sampler(floor)),
+            Case(EXECUTE_BASELINE, sync_sampler(baseline)),
+            Case("pluginkit pipeline.execute (overhead)", async_sampler(runner, batch), target=EXECUTE_TARGET,
+                 per=REQUESTS_PER_BATCH),
+        ], quick=quick)
         check(pipeline.usage.dropped == 0, f"{pipeline.usage.dropped} usage records dropped while timing")
         runner.run(pipeline.aclose())
         table.notes.append(
-            f"pipeline.execute per request: {_ns(piped.median)}, timed as batches of {REQUESTS_PER_BATCH} awaits "
-            "in one running loop, usage queue drained (records delivered) in every batch"
+            f"pipeline.execute timed as batches of {REQUESTS_PER_BATCH} awaits in one running loop, usage queue "
+            "drained (records delivered) in every batch"
         )
     return table
 
@@ -624,41 +595,7 @@ async def count_chunks(chunks: AsyncIterator[bytes], expected: bytes) -> int:
     return count
 
 
-def scaled(timing: Timing, factor: float) -> Timing:
-    return Timing(timing.median * factor, timing.p95 * factor, timing.loops, tuple(s * factor for s in timing.samples))
-
-
-@dataclass
-class StreamCost:
-    """One way of streaming, timed on a long and on a one-chunk stream.
-
-    ``per_chunk`` is the marginal cost of a chunk, ``(long - one) / (chunks - 1)``: what each further chunk costs,
-    without the per-stream set-up (scheduler, executor choice, usage record, generator start-up, the interceptors'
-    header call), which a per-request table measures and which would otherwise make the figure depend on the
-    stream's length.  ``amortised`` is the whole long stream divided by its chunks, for comparison.
-    """
-
-    long: Timing
-    one: Timing
-    chunks: int
-
-    @property
-    def per_chunk(self) -> Timing:
-        return scaled(difference(self.long, self.one), 1 / (self.chunks - 1))
-
-    @property
-    def amortised(self) -> Timing:
-        return scaled(self.long, 1 / self.chunks)
-
-
-async def stream_cost(consume: Callable[[int], Awaitable[object]], chunks: int, quick: bool) -> StreamCost:
-    long = await ameasure(lambda: consume(chunks), quick)
-    one = await ameasure(lambda: consume(1), quick)
-    return StreamCost(long, one, chunks)
-
-
 def chunk_tables(quick: bool) -> list[Table]:
-    measure = measurer(quick)
     chunks = 200 if quick else 2000
     executor = ChunkExecutor(chunks)
     ereqs = {n: executor_request(n) for n in (1, chunks)}
@@ -718,33 +655,42 @@ def chunk_tables(quick: bool) -> list[Table]:
             check(stages[-2:] == ["executor.execute_stream", "response.intercept_stream_chunk"], f"stages: {stages}")
         check(pluggy_call() == [INTERCEPTED_CHUNK], "raw pluggy did not answer the interceptor's result")
 
-        floor = runner.run(stream_cost(plain, chunks, quick))
-        without = runner.run(stream_cost(through_pipeline, chunks, quick))
-        with_one = runner.run(stream_cost(through_interceptor, chunks, quick))
-        raw = measure(pluggy_call)
+        per = chunks - 1
+        plain_cost = marginal(runner, plain, chunks)
+        without_cost = marginal(runner, through_pipeline, chunks)
+        with_cost = marginal(runner, through_interceptor, chunks)
+        compare(generator, [
+            Case(PLAIN, plain_cost, per=per),
+            Case(NO_INTERCEPTOR, without_cost, target=CHUNK_TARGET, per=per),
+        ], quick=quick)
+        compare(intercepted, [
+            Case(RAW_CHUNK_CALL, sync_sampler(pluggy_call)),
+            Case("pipeline, one sync interceptor (absolute, per chunk)", with_cost, per=per),
+            Case("interceptor's added cost per chunk (with - without)",
+                 lambda loops: with_cost(loops) - without_cost(loops), target=INTERCEPTOR_TARGET, per=per),
+        ], quick=quick)
 
-    generator.add(PLAIN, floor.per_chunk)
-    generator.add(NO_INTERCEPTOR, without.per_chunk, target=CHUNK_TARGET)
-    generator.notes += [
-        f"per chunk = marginal cost: (one {chunks}-chunk stream - one 1-chunk stream) / {chunks - 1}",
-        f"whole {chunks}-chunk stream / {chunks} (set-up amortised): plain {_ns(floor.amortised.median)}, "
-        f"pipeline {_ns(without.amortised.median)} ({without.amortised.median / floor.amortised.median:.2f}x)",
-        f"1-chunk stream (mostly set-up): plain {_ns(floor.one.median)}, pipeline {_ns(without.one.median)}",
-    ]
-
-    added = difference(with_one.per_chunk, without.per_chunk)
-    intercepted.add(RAW_CHUNK_CALL, raw)
-    intercepted.add("pipeline, one sync interceptor (absolute, per chunk)", with_one.per_chunk)
-    intercepted.add("pipeline, no interceptor (absolute, per chunk)", without.per_chunk)
-    intercepted.add("interceptor's added cost per chunk (with - without)", added, target=INTERCEPTOR_TARGET)
-    intercepted.notes += [
-        f"added cost = {_ns(with_one.per_chunk.median)} - {_ns(without.per_chunk.median)} = {_ns(added.median)} "
-        f"per chunk; one raw pluggy call = {_ns(raw.median)}; target: added <= {INTERCEPTOR_TARGET} x pluggy call "
-        f"= {_ns(INTERCEPTOR_TARGET * raw.median)}",
-        f"per chunk = marginal cost as above; whole stream / {chunks}: with {_ns(with_one.amortised.median)}, "
-        f"without {_ns(without.amortised.median)}, added {_ns(with_one.amortised.median - without.amortised.median)}",
-    ]
+    generator.notes.append(
+        f"per chunk = marginal cost: (one {chunks}-chunk stream - one 1-chunk stream) / {per}, so the stream's "
+        "set-up (scheduler, executor choice, usage record, header call) is not counted"
+    )
+    intercepted.notes.append(
+        "added cost = (stream with the interceptor - the same stream without it), per chunk, round by round"
+    )
     return [generator, intercepted]
+
+
+def async_sampler(runner: asyncio.Runner, fn: Callable[[], Awaitable[object]]) -> Sampler:
+    """A sampler awaiting ``fn()`` ``loops`` times in one run of the event loop."""
+    return lambda loops: runner.run(_arun(fn, loops))
+
+
+def marginal(runner: asyncio.Runner, consume: Callable[[int], Awaitable[object]], chunks: int) -> Sampler:
+    """A sampler of what the chunks after the first cost: ``loops`` streams of ``chunks`` minus ``loops``
+    one-chunk streams (divide by ``chunks - 1`` for one chunk): the marginal cost, without a stream's set-up."""
+    long = async_sampler(runner, lambda: consume(chunks))
+    one = async_sampler(runner, lambda: consume(1))
+    return lambda loops: long(loops) - one(loops)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -62,11 +62,13 @@ _intercept_request = builder(
     t.RequestInterceptRequest, "source_format", "model", "requested_model", "stream", "headers", "body", "metadata"
 )
 _translate_request = builder(t.RequestTranslateRequest, "from_format", "to_format", "model", "stream", "body")
-_thinking_request = builder(t.ThinkingApplyRequest, "provider", "model", "config", "body")
+# host_callback_id: the request's ID, as the runtime would set it for each call (filled here, nothing to restore)
+_thinking_request = builder(t.ThinkingApplyRequest, "provider", "model", "config", "body", "host_callback_id")
 _model_info = builder(t.ModelInfo, "id")
 _executor_request = builder(
     t.ExecutorRequest, "auth_id", "auth_provider", "model", "format", "stream", "headers", "query",
     "original_request", "source_format", "payload", "metadata", "storage_json", "auth_metadata", "auth_attributes",
+    "host_callback_id",
 )
 _response_intercept = builder(
     t.ResponseInterceptRequest, "source_format", "model", "requested_model", "stream", "request_headers",
@@ -459,7 +461,7 @@ class Pipeline:
             if request.thinking is not None and plan.impls:
                 stage = "thinking.apply"
                 thinking = _thinking_request(
-                    route.choice.provider, _model_info(request.model), request.thinking, payload
+                    route.choice.provider, _model_info(request.model), request.thinking, payload, request.request_id
                 )
                 try:
                     payload = (plan.runner(plan, thinking, runtime, sink) if plan.inline else await run_async(
@@ -475,7 +477,7 @@ class Pipeline:
         ereq = _executor_request(
             credential.id, credential.provider, request.model, route.out_format, request.stream, headers,
             dict(request.query), request.body, source_format, payload, dict(metadata), credential.storage_json,
-            dict(credential.metadata), dict(credential.attributes),
+            dict(credential.metadata), dict(credential.attributes), request.request_id,
         )
         return front, pick, route, ereq
 

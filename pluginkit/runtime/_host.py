@@ -20,7 +20,7 @@ from pluginkit.errors import PluginKitError
 from pluginkit.redaction import redact_text
 from pluginkit.runtime._logging import PluginLogger
 
-__all__ = ["CallbackContexts", "ExecutorStream", "HostServices"]
+__all__ = ["ExecutorStream", "HostServices"]
 
 _LEVELS = {
     "trace": 5, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
@@ -135,33 +135,6 @@ class ExecutorStream:
                 self._wakeups.remove(entry)
 
 
-class CallbackContexts:
-    """The calls that may call the host back, by ``host_callback_id`` (CLIProxyAPI ``callback_contexts.go``).
-
-    Each call of a method whose params carry the field gets a fresh ID, mapped to the request it serves while it
-    runs. A host callback naming it is tied to that request even from a thread the plugin started itself, where
-    the request's context variable is not set.
-    """
-
-    __slots__ = ("_ids", "_open")
-
-    def __init__(self) -> None:
-        self._ids = itertools.count(1)
-        self._open: dict[str, str] = {}
-
-    def open(self, request_id: str) -> str:
-        callback_id = str(next(self._ids))  # itertools.count is atomic under the GIL
-        self._open[callback_id] = request_id
-        return callback_id
-
-    def close(self, callback_id: str) -> None:
-        self._open.pop(callback_id, None)
-
-    def request_id(self, callback_id: str) -> str | None:
-        """The request an open call serves, or ``None`` (an unknown, finished or empty ID)."""
-        return self._open.get(callback_id) if callback_id else None
-
-
 class HostServices:
     """The host side of the ABI's callbacks: logging, HTTP through the host, executor streams.
 
@@ -177,8 +150,6 @@ class HostServices:
         self._lock = threading.Lock()
         self._streams: dict[str, ExecutorStream] = {}
         self._http_streams: dict[str, Any] = {}
-        #: The ``host_callback_id`` of every call under way.
-        self.callbacks = CallbackContexts()
 
     # -- executor streams ----------------------------------------------------------------------------------
     def open_stream(self, **limits: int) -> ExecutorStream:
@@ -211,8 +182,8 @@ class HostServices:
         case-insensitively, and any other level, or none, logs at debug; a blank message is "plugin log"."""
         level = _LEVELS.get(params.level.strip().lower(), logging.DEBUG)
         logger = PluginLogger(logging.getLogger(f"pluginkit.plugin.{plugin_id}"), {"plugin_id": plugin_id})
-        request_id = self.callbacks.request_id(params.host_callback_id)  # else the context's (the seed's fallback)
-        extra = {"request_id": request_id} if request_id is not None else {}
+        # the calling hook's host_callback_id is its request's ID; without one, the context's (the seed's fallback)
+        extra = {"request_id": params.host_callback_id} if params.host_callback_id else {}
         logger.log(level, params.message.strip() or "plugin log", fields=params.fields, extra=extra)
         return t.Empty()
 

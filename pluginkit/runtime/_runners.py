@@ -58,29 +58,33 @@ def prepare(plan: Plan, *, pinned: bool = False) -> Plan:
 
 
 def _give_callback_ids(plan: Plan) -> None:
-    """Wrap the runner and async rule of a method whose params carry ``host_callback_id``: each call gets a fresh
-    ID tied to its request while it runs, as the seed host opens one per call. The caller's value is restored."""
+    """Wrap the runner and async rule of a method whose params carry ``host_callback_id``: each call's ID is the
+    request it serves (the seed host opens a context per call so that host callbacks find their request; the
+    request's ID is that context here, found without a registry). The caller's value is restored; params that
+    already carry it (the pipeline's own) pass straight through."""
     runner, arule = plan.runner, plan.arule
 
     def run(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
-        callbacks = runtime.host.callbacks
+        request_id = current_request_id.get()
         previous = params.host_callback_id
-        params.host_callback_id = callback_id = callbacks.open(current_request_id.get())
+        if previous == request_id:
+            return runner(plan, params, runtime, notes)
+        params.host_callback_id = request_id
         try:
             return runner(plan, params, runtime, notes)
         finally:
             params.host_callback_id = previous
-            callbacks.close(callback_id)
 
     async def arun(plan: Plan, params: Any, runtime: Runtime, notes: NoteSink | None) -> Any:
-        callbacks = runtime.host.callbacks
+        request_id = current_request_id.get()
         previous = params.host_callback_id
-        params.host_callback_id = callback_id = callbacks.open(current_request_id.get())
+        if previous == request_id:
+            return await arule(plan, params, runtime, notes)
+        params.host_callback_id = request_id
         try:
             return await arule(plan, params, runtime, notes)
         finally:
             params.host_callback_id = previous
-            callbacks.close(callback_id)
 
     plan.runner, plan.arule = run, arun
 
