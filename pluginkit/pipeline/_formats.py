@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
@@ -41,38 +40,52 @@ def usage_from_body(body: bytes, detail: t.UsageDetail) -> None:
     """Record the token counts found in an OpenAI or Anthropic response body (or SSE event) in ``detail``.
 
     Stream events report usage cumulatively (Anthropic's ``message_start`` and ``message_delta`` both carry counts),
-    so each field keeps the largest value seen rather than a sum.
+    so each field keeps the largest value seen rather than a sum. Written for speed — no helper calls, no copy of
+    the body: every answer carrying usage goes through here (it was a third of a request's own cost).
     """
-    text = body.strip()
-    if text.startswith(b"event:") or text.startswith(b"data:"):
-        for line in text.splitlines():
-            if line.startswith(b"data:") and line[5:].strip() not in (b"", b"[DONE]"):
-                usage_from_body(line[5:].strip(), detail)
-        return
-    if b'"usage"' not in text:
+    if body[:1] != b"{":  # an SSE event (or a body with leading space): one JSON document per data line
+        text = body.strip()
+        if text.startswith((b"event:", b"data:")):
+            for line in text.splitlines():
+                if line.startswith(b"data:") and line[5:].strip() not in (b"", b"[DONE]"):
+                    usage_from_body(line[5:].strip(), detail)
+            return
+        if not text.startswith(b"{"):
+            return
+        body = text
+    if b'"usage"' not in body:
         return
     try:
-        document: Any = json.loads(text)
-    except ValueError:
+        document: Any = orjson.loads(body)  # ~6x json.loads
+    except orjson.JSONDecodeError:
         return
-    usage = document.get("usage") if isinstance(document, dict) else None
-    if not isinstance(usage, dict) and isinstance(document, dict):
+    if document.__class__ is not dict:
+        return
+    usage = document.get("usage")
+    if usage.__class__ is not dict:
         message = document.get("message")
-        usage = message.get("usage") if isinstance(message, dict) else None
-    if not isinstance(usage, dict):
-        return
-
-    def number(key: str) -> int:
-        value = usage.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    detail.input_tokens = max(detail.input_tokens, number("prompt_tokens") + number("input_tokens"))
-    detail.output_tokens = max(detail.output_tokens, number("completion_tokens") + number("output_tokens"))
-    detail.cache_read_tokens = max(detail.cache_read_tokens, number("cache_read_input_tokens"))
-    detail.cache_creation_tokens = max(detail.cache_creation_tokens, number("cache_creation_input_tokens"))
-    cached = usage.get("prompt_tokens_details")
-    if isinstance(cached, dict) and isinstance(cached.get("cached_tokens"), int):
-        detail.cached_tokens = max(detail.cached_tokens, cached["cached_tokens"])
+        usage = message.get("usage") if message.__class__ is dict else None
+        if usage.__class__ is not dict:
+            return
+    get = usage.get
+    a, b, c, d = get("prompt_tokens"), get("input_tokens"), get("completion_tokens"), get("output_tokens")
+    # an int counts (a bool's class is bool): anything else in a count is 0, as a malformed answer deserves
+    inputs = (a if a.__class__ is int else 0) + (b if b.__class__ is int else 0)
+    outputs = (c if c.__class__ is int else 0) + (d if d.__class__ is int else 0)
+    if inputs > detail.input_tokens:
+        detail.input_tokens = inputs
+    if outputs > detail.output_tokens:
+        detail.output_tokens = outputs
+    read, created = get("cache_read_input_tokens"), get("cache_creation_input_tokens")
+    if read.__class__ is int and read > detail.cache_read_tokens:
+        detail.cache_read_tokens = read
+    if created.__class__ is int and created > detail.cache_creation_tokens:
+        detail.cache_creation_tokens = created
+    cached = get("prompt_tokens_details")
+    if cached.__class__ is dict:
+        count = cached.get("cached_tokens")
+        if count.__class__ is int and count > detail.cached_tokens:
+            detail.cached_tokens = count
     detail.total_tokens = detail.input_tokens + detail.output_tokens
 
 

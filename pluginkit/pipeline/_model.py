@@ -3,8 +3,9 @@ plans that requests run with."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +29,16 @@ Translate = Callable[[bytes, str, bool], bytes]
 _perf_ns = time.perf_counter_ns
 
 
+#: Request IDs: 16 hex digits, a random per-process prefix and a counter — unique in the process and across
+#: processes, without a ``uuid4`` (an ``os.urandom`` system call, ~3 us, per request).
+_ID_PREFIX = os.urandom(4).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def next_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+
+
 @attrs.define
 class Request:
     """A client request as the host received it.
@@ -42,7 +53,7 @@ class Request:
     stream: bool = False
     headers: dict[str, list[str]] = attrs.field(factory=dict)
     metadata: dict[str, Any] = attrs.field(factory=dict)
-    request_id: str = attrs.field(factory=lambda: uuid.uuid4().hex[:16])
+    request_id: str = attrs.field(factory=lambda: next_request_id())
     method: str = "POST"
     path: str = "/v1/chat/completions"
     query: dict[str, list[str]] = attrs.field(factory=dict)

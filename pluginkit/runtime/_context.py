@@ -69,9 +69,9 @@ class PluginContext:
         ``headers`` (with the first chunk) are the upstream response's headers, for an executor that emits from
         inside its call: without them the headers the call returns arrive only when the stream is over.
         """
-        self._host.stream_emit(
-            t.HostStreamEmit(stream_id=stream_id, payload=payload, error=error, headers=dict(headers or {}))
-        )
+        if not isinstance(payload, bytes):  # what the params type would refuse
+            raise PluginKitError("invalid_request", f"payload: expected bytes, not {type(payload).__name__}")
+        self._host.emit(stream_id, payload, error, dict(headers) if headers else None)
 
     def close_stream(self, stream_id: str, error: str = "") -> None:
         """``host.stream.close``: end the executor stream, with an error when ``error`` is not empty."""
