@@ -11,6 +11,7 @@ from pluginkit.runtime._calls import call_sync, settle_sync
 from pluginkit.runtime._context import PluginContext, current_request_id
 from pluginkit.runtime._discovery import InstalledPlugin
 from pluginkit.runtime._headers import copy_headers, merge_headers
+from pluginkit.runtime._host import ExecutorStream
 from pluginkit.runtime._loop import LoopThread
 from pluginkit.runtime._manager import PluginManager
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, NoteSink, Plan
@@ -20,6 +21,7 @@ from pluginkit.runtime._runtime import Runtime
 
 __all__ = [
     "EMPTY",
+    "ExecutorStream",
     "Failed",
     "Impl",
     "InstalledPlugin",

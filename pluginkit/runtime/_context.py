@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._host import host_error
 from pluginkit.runtime._logging import PluginLogger, current_request_id
 
 if TYPE_CHECKING:
@@ -69,9 +70,13 @@ class PluginContext:
         ``headers`` (with the first chunk) are the upstream response's headers, for an executor that emits from
         inside its call: without them the headers the call returns arrive only when the stream is over.
         """
-        if not isinstance(payload, bytes):  # what the params type would refuse
+        if payload.__class__ is not bytes and not isinstance(payload, bytes):  # what the params type would refuse
             raise PluginKitError("invalid_request", f"payload: expected bytes, not {type(payload).__name__}")
-        self._host.emit(stream_id, payload, error, dict(headers) if headers else None)
+        # the stream itself, not HostServices.emit: one call less for every chunk of every stream
+        stream = self._host.streams.get(stream_id)
+        if stream is None:
+            raise host_error(f"no open stream {stream_id!r}")
+        stream.emit(payload, error, dict(headers) if headers else None)
 
     def close_stream(self, stream_id: str, error: str = "") -> None:
         """``host.stream.close``: end the executor stream, with an error when ``error`` is not empty."""

@@ -48,7 +48,8 @@ class ExecutorStream:
 
     def __init__(self, stream_id: str, *, max_chunks: int = 100_000, max_bytes: int = 64 * 2**20) -> None:
         self.id = stream_id
-        self._chunks: collections.deque[t.StreamChunk] = collections.deque()
+        #: ``(payload, error)`` pairs: a tuple per chunk, a ``StreamChunk`` only for consumers that iterate.
+        self._chunks: collections.deque[tuple[bytes, str]] = collections.deque()
         self._lock = threading.Lock()
         self._buffered = 0
         self._max_chunks, self._max_bytes = max_chunks, max_bytes
@@ -58,7 +59,7 @@ class ExecutorStream:
         self.headers: t.Headers | None = None
         #: Async consumers: their loop, the event that wakes them, and the thread that loop runs in.
         self._wakeups: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, int]] = []
-        self._ready = threading.Condition(self._lock)
+        self._ready: threading.Condition | None = None  # made when a sync consumer first waits (rare; ~2 us)
         self._sync_waiters = 0  # threads blocked in __iter__
         #: Every consumer has been woken since it last looked: further chunks need no wake-up of their own.
         self._woken = False
@@ -71,12 +72,12 @@ class ExecutorStream:
                 raise host_error(f"stream {self.id} is closed")
             if len(self._chunks) >= self._max_chunks or self._buffered + len(payload) > self._max_bytes:
                 self.closed = True
-                self._chunks.append(t.StreamChunk(err=f"stream {self.id} buffer limit reached"))
+                self._chunks.append((b"", f"stream {self.id} buffer limit reached"))
                 self._notify()
                 raise host_error(f"stream {self.id}: buffer limit reached, the consumer is not reading")
             if headers:
                 self.headers = {name: list(values) for name, values in headers.items()}
-            self._chunks.append(_chunk(payload, error))
+            self._chunks.append((payload, error))
             self._buffered += len(payload)
             if error:
                 self.closed = True
@@ -88,7 +89,7 @@ class ExecutorStream:
             if self.closed:
                 return
             if error:
-                self._chunks.append(t.StreamChunk(err=error))
+                self._chunks.append((b"", error))
             self.closed = True
             self._notify()
 
@@ -105,7 +106,7 @@ class ExecutorStream:
         another thread writes to its self-pipe, a system call per chunk (~5 us of a chunk's ~7 us, ``benchmarks``,
         ``plugins``)."""
         self._woken = True
-        if self._sync_waiters:
+        if self._sync_waiters and self._ready is not None:
             self._ready.notify_all()
         for loop, event, thread in self._wakeups:
             if event.is_set():
@@ -119,10 +120,19 @@ class ExecutorStream:
     def _pop(self) -> tuple[t.StreamChunk | None, bool]:
         with self._lock:
             if self._chunks:
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk.payload)
-                return chunk, False
+                payload, error = self._chunks.popleft()
+                self._buffered -= len(payload)
+                return _chunk(payload, error), False
             return None, self.closed
+
+    def take(self) -> list[tuple[bytes, str]]:
+        """Every chunk buffered now as ``(payload, error)``, removed from the stream (for a consumer that knows the
+        producer is done)."""
+        with self._lock:
+            chunks = list(self._chunks)
+            self._chunks.clear()
+            self._buffered = 0
+            return chunks
 
     def __iter__(self) -> Iterator[t.StreamChunk]:
         while True:
@@ -130,6 +140,8 @@ class ExecutorStream:
                 while not self._chunks and not self.closed:
                     self._sync_waiters += 1
                     self._woken = False
+                    if self._ready is None:
+                        self._ready = threading.Condition(self._lock)
                     try:
                         self._ready.wait()
                     finally:
@@ -159,8 +171,8 @@ class ExecutorStream:
                     if not batch and not done:
                         event.clear()
                         self._woken = False
-                for chunk in batch:
-                    yield chunk
+                for payload, error in batch:
+                    yield _chunk(payload, error)
                 if batch:
                     continue
                 if done:
@@ -184,22 +196,23 @@ class HostServices:
         self._opener: Any = None  # built by the first host.http call
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._streams: dict[str, ExecutorStream] = {}
+        #: The executor streams open now, by ID.
+        self.streams: dict[str, ExecutorStream] = {}
         self._http_streams: dict[str, Any] = {}
 
     # -- executor streams ----------------------------------------------------------------------------------
     def open_stream(self, **limits: int) -> ExecutorStream:
         stream = ExecutorStream(str(next(self._ids)), **limits)
         with self._lock:
-            self._streams[stream.id] = stream
+            self.streams[stream.id] = stream
         return stream
 
     def release_stream(self, stream: ExecutorStream) -> None:
         with self._lock:
-            self._streams.pop(stream.id, None)
+            self.streams.pop(stream.id, None)
 
     def _stream(self, stream_id: str) -> ExecutorStream:
-        stream = self._streams.get(stream_id)
+        stream = self.streams.get(stream_id)
         if stream is None:
             raise host_error(f"no open stream {stream_id!r}")
         return stream
@@ -210,7 +223,7 @@ class HostServices:
 
     def emit(self, stream_id: str, payload: bytes, error: str = "", headers: t.Headers | None = None) -> None:
         """``host.stream.emit`` without a params object: what ``PluginContext.emit`` calls for every chunk."""
-        stream = self._streams.get(stream_id)
+        stream = self.streams.get(stream_id)
         if stream is None:
             raise host_error(f"no open stream {stream_id!r}")
         stream.emit(payload, error, headers)
@@ -302,7 +315,7 @@ class HostServices:
         """Close every open HTTP stream and end every executor stream (manager shutdown)."""
         with self._lock:
             responses, self._http_streams = list(self._http_streams.values()), {}
-            streams = list(self._streams.values())
+            streams = list(self.streams.values())
         for response in responses:
             response.close()
         for stream in streams:

@@ -239,7 +239,7 @@ def test_client_cancel_stops_the_executor_and_releases_the_stream() -> None:
         return received
 
     assert asyncio.run(run()) == 3
-    assert pipeline.manager.host._streams == {}
+    assert pipeline.manager.host.streams == {}
 
 
 def test_native_executor_and_translators_win() -> None:
