@@ -13,7 +13,7 @@ import attrs
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.pipeline._formats import normalize_formats
+from pluginkit.pipeline._formats import normalize_formats, usage_from_body
 from pluginkit.runtime import NoteSink, Plan, PluginState
 from pluginkit.wire._payload import builder
 
@@ -167,10 +167,21 @@ class Response:
     headers: dict[str, list[str]]
     body: bytes
     trace: Trace
-    usage: t.UsageRecord
+    _usage: t.UsageRecord = attrs.field(alias="usage")
     #: The credential that served the request and its provider.
     credential: str = ""
     provider: str = ""
+    #: An answer whose token counts nobody has read yet: read into ``usage`` when it is first asked for. With no
+    #: usage plugin, most responses are never asked (parsing the answer was ~10% of a request's own cost).
+    _unread: bytes = attrs.field(default=b"", alias="unread", repr=False)
+
+    @property
+    def usage(self) -> t.UsageRecord:
+        """The request's usage record, token counts included."""
+        if self._unread:
+            usage_from_body(self._unread, self._usage.detail)
+            self._unread = b""
+        return self._usage
 
 
 class NativeExecutor(Protocol):

@@ -74,7 +74,7 @@ _response_intercept = builder(
     t.ResponseInterceptRequest, "source_format", "model", "requested_model", "stream", "request_headers",
     "response_headers", "original_request", "request_body", "body", "status_code", "metadata",
 )
-_response = builder(Response, "status", "headers", "body", "trace", "usage", "credential", "provider")
+_response = builder(Response, "status", "headers", "body", "trace", "_usage", "credential", "provider", "_unread")
 
 
 class Pipeline:
@@ -262,8 +262,12 @@ class Pipeline:
             payload = answer.payload
             decision = ("{} answered {} bytes", choice.name, len(payload))
             mark(("executor.execute", route.executor_notes, perf_ns(), decision, None))
+            unread = b""
             if payload.find(b'"usage"') >= 0:  # nothing to read otherwise (the reader looks for it too)
-                usage_from_body(payload, usage.detail)
+                if self.usage.wanted():  # a usage plugin gets the record: its counts now
+                    usage_from_body(payload, usage.detail)
+                else:  # only the caller may ask: read when it does (Response.usage)
+                    unread = payload
             # The response side, here rather than in a coroutine of its own (see _request_side). The normalisers
             # share one params object.
             out_format, body_out, params = route.out_format, payload, None
@@ -325,7 +329,9 @@ class Pipeline:
             except PluginKitError as exc:
                 raise StageError(stage, exc, trace) from None
             self._finish_usage(usage, pick, choice, trace.started_ns, None, trace)
-            return _response(200, result_headers, body_out, trace, usage, pick.credential.id, choice.provider)
+            return _response(
+                200, result_headers, body_out, trace, usage, pick.credential.id, choice.provider, unread
+            )
         except StageError as exc:
             usage.failed, usage.failure = True, t.UsageFailure(status_code=exc.http_status, body=exc.message.encode())
             self._finish_usage(usage, None, None, trace.started_ns, None, trace)

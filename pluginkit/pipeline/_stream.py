@@ -128,7 +128,7 @@ class ChunkProcessor:
         "translate_params",
         "translate_plan",
         "translating",
-        "usage",
+        "read_usage",
     )
 
     def __init__(
@@ -141,7 +141,7 @@ class ChunkProcessor:
         request_body: bytes,
         metadata: t.Metadata,
         trace: Trace,
-        usage: t.UsageRecord,
+        read_usage: Callable[[bytes], None],
         upstream: Upstream,
     ) -> None:
         self.pipeline = pipeline
@@ -149,7 +149,8 @@ class ChunkProcessor:
         self.request = request
         self.ereq = ereq
         self.out_format = out_format = route.out_format
-        self.usage = usage
+        #: Reads a chunk's token counts: at once for a usage plugin, else when the caller asks (StreamResponse).
+        self.read_usage = read_usage
         self.trace = trace
         stages = pipeline._stages()  # fresh: plugins may have changed while the executor's first chunk came
         self.translating = out_format != request.format
@@ -250,7 +251,7 @@ class ChunkProcessor:
         if runtime.plans is not self.token and not self._take_plans(self.pipeline._stages()):
             return AWAIT
         if chunk.partition(b"usage")[1]:
-            usage_from_body(chunk, self.usage.detail)
+            self.read_usage(chunk)
         body = chunk
         if self.transforming:
             params = self.translate_params
@@ -290,7 +291,7 @@ class ChunkProcessor:
         if runtime.plans is not self.token:
             return self.process_sync(chunk)
         if chunk.partition(b"usage")[1]:
-            usage_from_body(chunk, self.usage.detail)
+            self.read_usage(chunk)
         params = self.params
         history = self.history
         index = self.index
@@ -339,7 +340,7 @@ class ChunkProcessor:
         if runtime.plans is not self.token:
             self._take_plans(self.pipeline._stages())
         if chunk.partition(b"usage")[1]:
-            usage_from_body(chunk, self.usage.detail)
+            self.read_usage(chunk)
         body = chunk
         if self.transforming:
             params = self.translate_params
@@ -392,7 +393,7 @@ class StreamResponse:
     """What :meth:`Pipeline.stream` returns: iterate it for the chunks; ``headers``, ``trace`` and ``usage`` fill in
     as the stream runs. Leaving the loop early cancels the executor and releases the stream."""
 
-    __slots__ = ("_iterator", "credential", "headers", "pipeline", "provider", "request", "trace", "usage")
+    __slots__ = ("_iterator", "_unread", "_usage", "credential", "headers", "pipeline", "provider", "request", "trace")
 
     def __init__(self, pipeline: Pipeline, request: Request) -> None:
         self.pipeline = pipeline
@@ -401,8 +402,31 @@ class StreamResponse:
         self.headers: t.Headers = {}
         self.credential = ""
         self.provider = ""
-        self.usage = usage_record(request.model, datetime.now(UTC), request.format)
+        self._usage = usage_record(request.model, datetime.now(UTC), request.format)
+        #: Chunks carrying token counts nobody has read yet (no usage plugin): read when ``usage`` is asked for.
+        self._unread: list[bytes] = []
         self._iterator: AsyncGenerator[bytes, None] | None = None
+
+    @property
+    def usage(self) -> t.UsageRecord:
+        """The request's usage record (complete once the stream is over), token counts included."""
+        if self._unread:
+            self.read_unread()
+        return self._usage
+
+    def read_unread(self) -> None:
+        detail = self._usage.detail
+        for chunk in self._unread:
+            usage_from_body(chunk, detail)
+        self._unread.clear()
+
+    def usage_reader(self) -> Callable[[bytes], None]:
+        """How the stream reads a chunk's token counts: at once when a usage plugin will get the record, else
+        later, if the caller asks (most never do; parsing them was a measurable part of a short stream)."""
+        if self.pipeline.usage.wanted():
+            detail = self._usage.detail
+            return lambda chunk: usage_from_body(chunk, detail)
+        return self._unread.append
 
     def __aiter__(self) -> AsyncGenerator[bytes, None]:
         if self._iterator is None:
@@ -420,25 +444,26 @@ class StreamResponse:
 
 async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGenerator[bytes, None]:
     """The chunks of a streamed request (``Pipeline._stream_chunks``)."""
-    request, trace, usage = response.request, response.trace, response.usage
+    request, trace, usage = response.request, response.trace, response._usage
+    read_usage = response.usage_reader()
     started = trace.started_ns = perf_ns()  # the stream starts when it is first read, not when it was made
     # A generator may be resumed from different tasks (the sync facade does): restore by value, not by token.
     previous = current_request_id.get()
     current_request_id.set(request.request_id)
     try:
-        pick, choice, source, first, processor, stage_started = await _open(pipeline, response)
+        pick, choice, source, first, processor, stage_started = await _open(pipeline, response, read_usage)
         try:
             if first is not None:
                 if processor.passthrough:  # one generator step per chunk: nothing runs per chunk but the usage scan
-                    detail, count = usage.detail, 1
+                    count = 1
                     if first.partition(b"usage")[1]:
-                        usage_from_body(first, detail)
+                        read_usage(first)
                     usage.ttft_ns = perf_ns() - started
                     response.headers = processor.response_headers
                     yield first
                     async for chunk in source:
                         if chunk.partition(b"usage")[1]:
-                            usage_from_body(chunk, detail)
+                            read_usage(chunk)
                         count += 1
                         yield chunk
                     processor.index = count
@@ -484,6 +509,8 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                 "response.intercept_stream_chunk", stage_started,
                 ("{} chunks, {} dropped", processor.index, processor.dropped), processor.notes,
             )
+        if response._unread and pipeline.usage.wanted():  # a usage plugin came while the stream ran
+            response.read_unread()
         pipeline._finish_usage(usage, pick, choice, started, usage.ttft_ns or None, trace)
     except StageError as exc:
         usage.failed, usage.failure = True, t.UsageFailure(status_code=exc.http_status, body=exc.message.encode())
@@ -494,7 +521,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
 
 
 async def _open(
-    pipeline: Pipeline, response: StreamResponse
+    pipeline: Pipeline, response: StreamResponse, read_usage: Callable[[bytes], None]
 ) -> tuple[Pick, ExecutorChoice, AsyncIterator[bytes], bytes | None, ChunkProcessor, int]:
     """Everything before the first chunk is delivered: the request stages, the executor's first chunk (moving on to
     the next credential after a retryable failure) and the interceptors' header call.
@@ -535,7 +562,7 @@ async def _open(
         headers, body, metadata = front
         try:
             processor = ChunkProcessor(
-                pipeline, request, ereq, route, headers, body, metadata, trace, response.usage, upstream
+                pipeline, request, ereq, route, headers, body, metadata, trace, read_usage, upstream
             )
             response.headers = await processor.header_call()
         except BaseException:

@@ -46,6 +46,11 @@ class UsageQueue:
         self._worker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def wanted(self) -> bool:
+        """Whether a usage plugin would receive a record offered now."""
+        runtime = self.runtime
+        return bool((runtime.plans.get("usage.handle") or runtime.plan("usage.handle")).impls)
+
     def offer(self, record: t.UsageRecord) -> bool:
         """Queue a record for the usage plugins; ``False`` when nobody handles usage, or (counted) when the
         buffer is full. Must be called on a running event loop."""

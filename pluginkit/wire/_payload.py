@@ -279,7 +279,7 @@ def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
         raise ValueError(f"builder({cls.__name__}): required fields not given: {', '.join(missing)}")
     namespace: dict[str, Any] = {"_cls": cls, "_new": object.__new__, "_unset": _UNSET}
     name_of = f"build_{cls.__name__}"
-    if not plain_init(cls) or any(
+    if not plain_init(cls, aliases=bool(given)) or any(
         isinstance(f.default, attrs.Factory) and f.default.takes_self  # type: ignore[arg-type]
         for f in fields.values()
     ):
@@ -326,9 +326,11 @@ def _generate_builder(cls: type[T], given: tuple[str, ...]) -> Callable[..., T]:
 _UNSET: Any = object()
 
 
-def plain_init(cls: type) -> bool:
+def plain_init(cls: type, *, aliases: bool = False) -> bool:
     """Whether ``cls(**kwargs)`` only stores its arguments (attrs' own ``__init__``; no validators, converters,
-    on_setattr or pre/post-init hooks; not frozen), so that setting them on ``object.__new__(cls)`` is the same."""
+    on_setattr or pre/post-init hooks; not frozen), so that setting them on ``object.__new__(cls)`` is the same.
+    ``aliases``: a field whose ``__init__`` argument has another name (a private ``_field``) is fine — for
+    builders whose arguments are positional, where the name does not show."""
     klass: Any = cls  # typeshed's signatures of __init__/__setattr__ only get in the way here
     code = getattr(klass.__dict__.get("__init__"), "__code__", None)
     return (
@@ -338,6 +340,7 @@ def plain_init(cls: type) -> bool:
         and not hasattr(cls, "__attrs_pre_init__")
         and not hasattr(cls, "__attrs_post_init__")
         and not any(
-            f.validator or f.converter or f.on_setattr or not f.init or f.alias != f.name for f in attrs.fields(cls)
+            f.validator or f.converter or f.on_setattr or not f.init or (f.alias != f.name and not aliases)
+            for f in attrs.fields(cls)
         )
     )

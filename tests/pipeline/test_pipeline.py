@@ -744,7 +744,7 @@ def test_positional_builders_build_what_the_classes_build() -> None:
         builder(t.UsageRecord, "model", "nope")
     with pytest.raises(ValueError, match="unknown or repeated"):
         builder(t.UsageRecord, "model", "model")
-    with pytest.raises(ValueError, match="required fields not given: headers, body, trace, usage"):
+    with pytest.raises(ValueError, match="required fields not given: headers, body, trace, _usage"):
         builder(Response, "status")
 
 
@@ -886,3 +886,36 @@ def test_one_interceptor_answering_none_or_wire_dicts() -> None:
     assert chunks == [b"a", b"X", b"d", b"e"]
     assert pipeline.manager.plugin("loose").state is PluginState.FUSED
     assert "5 chunks, 1 dropped" in [s.decision for s in stream.trace.steps]
+
+
+def test_the_token_counts_are_read_when_asked_for_or_for_a_usage_plugin() -> None:
+    """Without a usage plugin the answer's usage is read only when the caller asks for ``response.usage``."""
+    body = b'{"id": "x", "usage": {"input_tokens": 3, "output_tokens": 5}}'
+
+    class Counts(Executor):
+        @hookimpl
+        def executor_execute(self, params: t.ExecutorRequest) -> t.ExecutorResponse:
+            return t.ExecutorResponse(payload=body)
+
+    pipeline = build(("exec", Counts()))
+    pipeline.add_translator("openai", "claude", request=lambda b, m, s: b, response=lambda b, m, s: b)
+    response = asyncio.run(pipeline.execute(request()))
+    assert response._unread == body  # not read yet
+    assert (response.usage.detail.input_tokens, response.usage.detail.output_tokens) == (3, 5)
+    assert response._unread == b""
+    recorded: list[t.UsageRecord] = []
+
+    class Usage:
+        @hookimpl
+        def usage_handle(self, params: t.UsageRecord) -> None:
+            recorded.append(params)
+
+    pipeline.manager.register(Usage(), "usage")
+
+    async def with_plugin() -> Response:
+        answer = await pipeline.execute(request())
+        await pipeline.usage.drain()
+        return answer
+
+    assert asyncio.run(with_plugin())._unread == b""  # read at once: the plugin gets the counts
+    assert recorded[0].detail.output_tokens == 5
