@@ -116,6 +116,7 @@ class ChunkProcessor:
         "params",
         "passthrough",
         "pipeline",
+        "read_usage",
         "request",
         "response_headers",
         "runtime",
@@ -128,7 +129,6 @@ class ChunkProcessor:
         "translate_params",
         "translate_plan",
         "translating",
-        "read_usage",
     )
 
     def __init__(
