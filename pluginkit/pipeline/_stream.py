@@ -461,11 +461,20 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                     usage.ttft_ns = perf_ns() - started
                     response.headers = processor.response_headers
                     yield first
-                    async for chunk in source:
-                        if chunk.partition(b"usage")[1]:
-                            read_usage(chunk)
-                        count += 1
-                        yield chunk
+                    if source.__class__ is Replay:  # a sync executor's answer, buffered: no await per chunk
+                        replay: Any = source
+                        for chunk in replay.rest:
+                            if chunk.partition(b"usage")[1]:
+                                read_usage(chunk)
+                            count += 1
+                            yield chunk
+                        replay.end()
+                    else:
+                        async for chunk in source:
+                            if chunk.partition(b"usage")[1]:
+                                read_usage(chunk)
+                            count += 1
+                            yield chunk
                     processor.index = count
                 else:
                     # ``step`` runs a chunk without awaiting, or answers AWAIT (then ``process`` runs it and the step
@@ -614,14 +623,33 @@ def plugin_chunks(
     if stream.headers is not None:
         upstream.arrived(stream.headers)
     manager.host.release_stream(stream)
-    return _replay(payloads, error)
+    return Replay(payloads, error)
 
 
-async def _replay(payloads: list[bytes], error: PluginKitError | None) -> AsyncGenerator[bytes, None]:
-    for payload in payloads:
-        yield payload
-    if error is not None:
-        raise error
+class Replay:
+    """The chunks of an executor that has finished, replayed from its buffer (then its error, if it failed).
+    Iterated with ``async for`` like any source; the pass-through loop takes :attr:`rest` as a plain iterator."""
+
+    __slots__ = ("error", "rest")
+
+    def __init__(self, payloads: list[bytes], error: PluginKitError | None) -> None:
+        self.rest = iter(payloads)
+        self.error = error
+
+    def __aiter__(self) -> Replay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        for payload in self.rest:
+            return payload
+        self.end()
+        raise StopAsyncIteration
+
+    def end(self) -> None:
+        """The buffer is spent: raise the executor's error, if it failed."""
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
 
 
 def _finished(stream: ExecutorStream, upstream: Upstream, call: asyncio.Future[t.ExecutorStreamResult]) -> None:

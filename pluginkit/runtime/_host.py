@@ -65,24 +65,31 @@ class ExecutorStream:
         self._woken = False
 
     def emit(self, payload: bytes, error: str = "", headers: t.Headers | None = None) -> None:
+        # Every chunk of every pushed stream comes here: attributes read once, rare cases last.
         with self._lock:
-            if self.closed:
-                if self.cancelled:
-                    raise host_error(f"stream {self.id} was cancelled by its consumer")
-                raise host_error(f"stream {self.id} is closed")
-            if len(self._chunks) >= self._max_chunks or self._buffered + len(payload) > self._max_bytes:
-                self.closed = True
-                self._chunks.append((b"", f"stream {self.id} buffer limit reached"))
-                self._notify()
-                raise host_error(f"stream {self.id}: buffer limit reached, the consumer is not reading")
+            chunks = self._chunks
+            buffered = self._buffered + len(payload)
+            if self.closed or len(chunks) >= self._max_chunks or buffered > self._max_bytes:
+                self._refuse()
             if headers:
                 self.headers = {name: list(values) for name, values in headers.items()}
-            self._chunks.append((payload, error))
-            self._buffered += len(payload)
+            chunks.append((payload, error))
+            self._buffered = buffered
             if error:
                 self.closed = True
             if not self._woken:
                 self._notify()
+
+    def _refuse(self) -> None:  # caller holds the lock
+        """Why an emit is refused, raised: the stream is over, or its buffer is full (which ends it)."""
+        if self.closed:
+            if self.cancelled:
+                raise host_error(f"stream {self.id} was cancelled by its consumer")
+            raise host_error(f"stream {self.id} is closed")
+        self.closed = True
+        self._chunks.append((b"", f"stream {self.id} buffer limit reached"))
+        self._notify()
+        raise host_error(f"stream {self.id}: buffer limit reached, the consumer is not reading")
 
     def close(self, error: str = "") -> None:
         with self._lock:
