@@ -56,6 +56,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         for p in plugins
     ]
     print(format_table(rows, ("id", "distribution", "version", "priority", "capabilities", "state")))
+    for p in plugins:  # loaded, but probably not what the author meant (pluginkit doctor says the same)
+        for problem in p.problems:
+            print(f"warning: {p.id}: {problem}")
     return 0
 
 
@@ -126,7 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
     for family in (tools, sessions):
         family.add_commands(sub)
+    _config_everywhere(parser)
     return parser
+
+
+def _config_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept ``--config`` after any subcommand too (``pluginkit list --config F``), as the docs say every command
+    takes it; given in both places, the later one wins."""
+    for action in parser._actions:
+        choices = getattr(action, "choices", None)
+        if isinstance(action, argparse._SubParsersAction) and isinstance(choices, dict):
+            for subparser in choices.values():
+                subparser.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                _config_everywhere(subparser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import os
 import threading
@@ -210,11 +211,18 @@ class PluginManager:
         record.hooks = frozenset(caller.name for caller in self._pluggy.get_hookcallers(obj) or ())
         unknown = [name for name in record.hooks if abi.METHODS.by_hook(name) is None]
         if unknown:
-            record.problems.append(f"implements hooks the ABI does not define: {', '.join(sorted(unknown))}")
+            named = ", ".join(map(_guess, sorted(unknown)))
+            record.problems.append(f"implements hooks the ABI does not define: {named}")
         try:
             register_plugin(self, record)
         except PluginKitError as exc:
             self._pluggy.unregister(obj)
+            if exc.code == "invalid_config" and not record.settings:
+                # installed but not configured yet (no settings at all): a state to show, not an error to print on
+                # every command; settings that are given and wrong stay a failure
+                record.state, record.reason = PluginState.DISABLED, redact_text(f"not configured: {exc.message}")
+                log.info("plugin %r is not configured: %s", record.id, exc.message)
+                return
             self._fail(record, exc.code, exc.message)
             return
         except Exception as exc:
@@ -222,6 +230,8 @@ class PluginManager:
             self._fail(record, "plugin_error", f"plugin.register raised {describe(exc)}", exc)
             return
         record.state, record.reason = PluginState.ACTIVE, ""
+        for problem in record.problems:  # loaded, but something is probably not what its author meant
+            log.warning("plugin %r: %s", record.id, problem)
 
     def _fail(self, record: PluginRecord, code: str, message: str, exc: BaseException | None = None) -> None:
         message = redact_text(message)
@@ -367,7 +377,7 @@ class PluginManager:
         new = load_config(config)
         with self._lock:
             self.config = new
-            for record in self._records.values():
+            for record in list(self._records.values()):  # a disabled entry-point plugin is dropped, to load anew
                 configured = new.for_plugin(record.id)
                 record.priority, record.threaded = configured.priority, configured.threaded
                 record.update_isolation()
@@ -473,3 +483,8 @@ def _abi_major(declared: Any) -> int | None:
         return int(head) if head.isdigit() else None
     return None
 
+
+def _guess(hook: str) -> str:
+    """``hook``, with the ABI hook it most likely meant to be (a misspelling: ``scheduler_pik``)."""
+    close = difflib.get_close_matches(hook, [m.hook_name for m in abi.METHODS.values() if m.is_hook], n=1, cutoff=0.75)
+    return f"{hook} (did you mean {close[0]}?)" if close else hook

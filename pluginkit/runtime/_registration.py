@@ -147,7 +147,10 @@ def _capability_problems(record: PluginRecord, capabilities: t.Capabilities) -> 
     for hook in sorted(record.hooks):
         method = abi.METHODS.by_hook(hook)
         if method is not None and method.capability and method.capability not in declared:
-            problems.append(f"implements {hook} without declaring {method.capability}; it is not called")
+            problems.append(
+                f"implements {hook} without declaring {method.capability}; it is not called (declare "
+                f"Capabilities({method.capability}=True) in plugin_register, or drop plugin_register)"
+            )
     if "executor" in declared and not (capabilities.executor_input_formats and capabilities.executor_output_formats):
         problems.append("declares executor without executor_input_formats and executor_output_formats")
     return problems

@@ -17,7 +17,7 @@ from pluginkit import abi
 from pluginkit.errors import PluginKitError
 from pluginkit.redaction import redact_text
 from pluginkit.runtime import _escapes
-from pluginkit.runtime._logging import log_failure
+from pluginkit.runtime._logging import describe, log_failure
 from pluginkit.runtime._loop import LoopThread
 from pluginkit.runtime._plan import Failed, Impl, Plan
 from pluginkit.runtime._plugin import PluginRecord, PluginState
@@ -153,7 +153,9 @@ class Runtime:
                 record.state = PluginState.FUSED
                 record.reason = redact_text(f"{type(exc).__name__} in {method}: {exc}")[:500]
                 self.plans = {}
-        return Failed(PluginKitError("plugin_error", f"plugin {record.id!r} failed in {method}: {type(exc).__name__}"))
+        # the reason, not only the exception's type: "answered str, expected SchedulerPickResult" is what the
+        # plugin's author needs, and the caller may be all they see (masked as a log line is, cut at 300 characters)
+        return Failed(PluginKitError("plugin_error", f"plugin {record.id!r} failed in {method}: {describe(exc)[:300]}"))
 
     def overran(self, impl: Impl, plan: Plan, seconds: float) -> None:
         """The watchdog caught ``impl`` running ``seconds`` into a call past its time limit. That call cannot be

@@ -370,7 +370,7 @@ def test_hand_written_plugins_go_through_the_hook(manager: PluginManager, regist
     denied = registry.call("deny")
     assert denied.is_error and denied.text == "not today" and denied.error_info == {"code": "forbidden"}
     crashed = registry.call("crash")
-    assert crashed.is_error and crashed.text == "plugin 'hand' failed in tool.call: ZeroDivisionError"
+    assert crashed.is_error and crashed.text == "plugin 'hand' failed in tool.call: ZeroDivisionError: boom"
     assert manager.plugin("hand").state is PluginState.FUSED
     assert error(lambda: registry.call("shout", {"text": "x"})).code == "plugin_unavailable"
     assert registry.list_tools() == [] and registry.list_plugins() == []

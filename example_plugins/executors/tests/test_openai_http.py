@@ -166,9 +166,13 @@ def test_openai_http_upstream_errors(
 def test_openai_http_needs_a_base_url_and_reports_unreachable_servers(on_path: Path) -> None:
     environ = {"PLUGINKIT_LOAD_PLUGINS": "openai-http"}
     with PluginManager(search_path=[str(on_path)], cache=False, environ=environ) as manager:
+        info = manager.plugin("openai-http")  # installed, not configured yet: disabled with the reason, quietly
+        assert info.state is PluginState.DISABLED
+        assert info.reason.startswith("not configured") and "base_url" in info.reason
+    bad = {"plugins": {"openai-http": {"base_url": "ftp://nowhere"}}}  # configured wrongly: a failure
+    with PluginManager(bad, search_path=[str(on_path)], cache=False, environ=environ) as manager:
         info = manager.plugin("openai-http")
-        assert info.state is PluginState.FAILED
-        assert info.reason.startswith("invalid_config") and "base_url" in info.reason
+        assert info.state is PluginState.FAILED and info.reason.startswith("invalid_config")
     config = {"plugins": {"openai-http": {"base_url": "http://127.0.0.1:9/v1"}}}  # the discard port: refused
     with plugins(on_path, "openai-http", config=config) as m, pytest.raises(PluginKitError) as caught:
         m.call("executor.execute", http_call())
