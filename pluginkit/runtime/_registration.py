@@ -25,7 +25,7 @@ from pluginkit.runtime._plugin import PluginRecord
 if TYPE_CHECKING:
     from pluginkit.runtime._manager import PluginManager
 
-__all__ = ["check_settings", "reconfigure_plugin", "register_plugin", "route_key"]
+__all__ = ["FIELD_TYPES", "check_fields", "check_settings", "reconfigure_plugin", "register_plugin", "route_key"]
 
 _MANAGEMENT_BASE = "/v0/management"
 
@@ -72,6 +72,7 @@ def _apply(manager: PluginManager, record: PluginRecord, hook: str) -> None:
             f"this host reads schema {abi.SCHEMA_VERSION}",
         )
     problems += _capability_problems(record, registration.capabilities)
+    check_fields(metadata.config_fields)
     problems += check_settings(metadata.config_fields, record.settings)
     record.set_registration(registration)
     record.problems = [p for p in record.problems if p.startswith("implements hooks the ABI")] + problems
@@ -164,6 +165,29 @@ _TYPE_CHECKS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "array": (list, "an array"),
     "object": (dict, "a table"),
 }
+
+
+#: The seed's ``ConfigFieldType`` values (CLIProxyAPI ``sdk/pluginapi/types.go``).
+FIELD_TYPES = ("string", "number", "integer", "boolean", "enum", "array", "object")
+
+
+def check_fields(fields: list[t.ConfigField]) -> None:
+    """Refuse declared config fields a host could not check: a blank or repeated name, a type outside the seed's
+    set (``"float"``, ``"int"``, ``"bool"`` or none at all would accept anything), an enum without values."""
+    seen: set[str] = set()
+    for field in fields:
+        name = field.name.strip()
+        if not name or name in seen:
+            raise PluginKitError("invalid_registration", f"config field {field.name!r}: a blank or repeated name")
+        seen.add(name)
+        kind = field.type.strip().lower()
+        if kind not in FIELD_TYPES:
+            raise PluginKitError(
+                "invalid_registration",
+                f"config field {name!r} has type {field.type!r}; the types are {', '.join(FIELD_TYPES)}",
+            )
+        if kind == "enum" and not field.enum_values:
+            raise PluginKitError("invalid_registration", f"config field {name!r} is an enum without enum_values")
 
 
 def check_settings(fields: list[t.ConfigField], settings: Any) -> list[str]:

@@ -91,3 +91,56 @@ def test_an_unconfigured_plugin_is_disabled_quietly(on_path: Path, caplog: pytes
         info = manager.plugin("openai-http")
     assert info.state is PluginState.DISABLED and info.reason.startswith("not configured: ")
     assert "openai-http" not in caplog.text  # nothing printed on every command
+
+
+@pytest.mark.parametrize(
+    ("field", "why"),
+    [
+        (t.ConfigField(name="ratio", type="float"), "has type 'float'; the types are string, number, integer"),
+        (t.ConfigField(name="count", type="int"), "has type 'int'"),
+        (t.ConfigField(name="on", type=""), "has type ''"),
+        (t.ConfigField(name="mode", type="enum"), "an enum without enum_values"),
+        (t.ConfigField(name="", type="string"), "a blank or repeated name"),
+    ],
+)
+def test_a_config_field_a_host_could_not_check_is_refused(field: t.ConfigField, why: str) -> None:
+    """The seed's ConfigFieldType set (CLIProxyAPI sdk/pluginapi/types.go): string, number, integer, boolean, enum,
+    array, object; anything else would accept any value silently."""
+
+    class Declares:
+        @hookimpl
+        def plugin_register(self) -> t.Registration:
+            return t.Registration(metadata=t.PluginMetadata(name="d", version="1", config_fields=[field]),
+                                  capabilities=t.Capabilities(request_normalizer=True))
+
+        @hookimpl
+        def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+            return t.BodyResult(body=params.body)
+
+    with PluginManager(entry_points=False, environ={}) as m:
+        info = m.register(Declares(), "declares")
+    assert info.state is PluginState.FAILED and info.reason.startswith("invalid_registration: config field")
+    assert why in info.reason
+
+
+def test_every_declared_type_is_checked() -> None:
+    fields = [t.ConfigField(name=kind, type=kind, enum_values=["a"] if kind == "enum" else []) for kind in
+              ("string", "number", "integer", "boolean", "enum", "array", "object")]
+
+    class Typed:
+        @hookimpl
+        def plugin_register(self) -> t.Registration:
+            return t.Registration(metadata=t.PluginMetadata(name="typed", version="1", config_fields=fields),
+                                  capabilities=t.Capabilities(request_normalizer=True))
+
+        @hookimpl
+        def request_normalize(self, params: t.RequestTranslateRequest) -> t.BodyResult:
+            return t.BodyResult(body=params.body)
+
+    good = {"string": "s", "number": 1.5, "integer": 2, "boolean": True, "enum": "a", "array": [1], "object": {}}
+    with PluginManager(entry_points=False, environ={}) as m:
+        assert m.register(Typed(), "typed", settings=good).state is PluginState.ACTIVE
+        for kind, wrong in (("string", 1), ("number", "x"), ("integer", 1.5), ("boolean", "yes"), ("enum", "b"),
+                            ("array", {}), ("object", [])):
+            info = m.register(Typed(), f"typed-{kind}", settings={**good, kind: wrong})
+            assert info.state is PluginState.FAILED and info.reason.startswith("invalid_config"), kind
