@@ -16,11 +16,10 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pluginkit_openai_anthropic import anthropic_format
-from pluginkit_openai_anthropic.common import JSONObject, dump, load_object, stable_id
-
 from pluginkit import ABI_VERSION, PluginContext, PluginError, hookimpl
 from pluginkit import types as t
+from pluginkit.formats import JSONObject, dump, load_object, stable_id
+from pluginkit.formats import anthropic as anthropic_format
 from pluginkit_executors.streaming import deliver
 
 __all__ = ["PLUGINKIT_ABI", "PROVIDER", "Reply", "compose"]

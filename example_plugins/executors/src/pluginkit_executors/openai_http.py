@@ -27,10 +27,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from pluginkit_openai_anthropic.common import dump, load_object
-
 from pluginkit import ABI_VERSION, PluginContext, PluginError, PluginKitError, hookimpl, sse
 from pluginkit import types as t
+from pluginkit.formats import dump, load_object
 from pluginkit.redaction import redact_text
 from pluginkit_executors.streaming import deliver
 

@@ -1,13 +1,14 @@
-"""JSON in and out, ids, stop reasons and usage: shared by the three mappings and by the example executors."""
+"""Stop reasons, usage and tool arguments between the two formats: shared by the three mappings. JSON in and out
+and stable ids come from :mod:`pluginkit.formats` (re-exported here for the mappings)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from pluginkit import PluginError
+from pluginkit.formats import JSONObject, as_object, dump, load_object, stable_id
 
 __all__ = [
     "JSONObject",
@@ -22,9 +23,6 @@ __all__ = [
     "parse_arguments",
     "stable_id",
 ]
-
-#: A decoded JSON object. Request and response bodies are open-ended, so their values stay ``Any``.
-JSONObject = dict[str, Any]
 
 _FINISH_TO_STOP = {
     "stop": "end_turn",
@@ -44,37 +42,10 @@ _STOP_TO_FINISH = {
 }
 
 
-def load_object(body: bytes, what: str) -> JSONObject:
-    """Decode a JSON object, or refuse with ``invalid_request`` naming what was expected."""
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise PluginError("invalid_request", f"{what} is not JSON: {exc}") from None
-    return as_object(value, what)
-
-
-def as_object(value: Any, what: str) -> JSONObject:
-    if not isinstance(value, dict):
-        raise PluginError("invalid_request", f"{what} must be a JSON object, not {type(value).__name__}")
-    return value
-
-
 def member(value: Mapping[str, Any], key: str) -> JSONObject:
     """A nested object, or an empty one when it is absent or not an object (lenient reading of answers)."""
     nested = value.get(key)
     return nested if isinstance(nested, dict) else {}
-
-
-def dump(value: Any) -> bytes:
-    """Compact UTF-8 JSON: the bytes every mapping answers with."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def stable_id(prefix: str, *sources: bytes) -> str:
-    """An id derived from the first non-empty source, so every chunk of one stream names the same completion
-    without the translator keeping state between chunks."""
-    source = next((s for s in sources if s), b"")
-    return prefix + hashlib.sha256(source).hexdigest()[:24]
 
 
 def parse_arguments(raw: Any, tool: str) -> JSONObject:

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from pluginkit import PluginError
-from pluginkit_openai_anthropic import anthropic_format
+from pluginkit.formats import anthropic as anthropic_format
 from pluginkit_openai_anthropic.common import (
     JSONObject,
     anthropic_stop_reason,

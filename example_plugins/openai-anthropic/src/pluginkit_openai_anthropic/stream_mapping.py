@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pluginkit import PluginError, sse
-from pluginkit_openai_anthropic import anthropic_format
+from pluginkit.formats import anthropic as anthropic_format
 from pluginkit_openai_anthropic.common import (
     JSONObject,
     anthropic_stop_reason,

@@ -1,8 +1,12 @@
 """Anthropic Messages shapes: a whole response and the events of its stream, each built in one place.
 
-The translator writes them when an OpenAI answer goes back to an Anthropic client, and the local example
-executor (``pluginkit_executors.local``) writes them as its own answer — both through these builders, so the
-two cannot drift apart.
+For plugins that answer in Anthropic's format: an executor writing its own answer (the local example executor),
+a translator writing an OpenAI answer back for an Anthropic client (the ``openai-anthropic`` example) — both
+through these builders, so they cannot drift apart.
+
+>>> from pluginkit.formats import anthropic
+>>> anthropic.message_stop()
+b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pluginkit import sse
-from pluginkit_openai_anthropic.common import JSONObject
+from pluginkit.formats._json import JSONObject
 
 __all__ = [
     "content_block_start",
