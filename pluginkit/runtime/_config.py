@@ -73,9 +73,11 @@ class ManagerConfig:
     def for_plugin(self, plugin_id: str) -> PluginSettings:
         return self.plugins.get(plugin_id) or PluginSettings()
 
-    def selected(self, plugin_id: str) -> tuple[bool, str]:
-        """Whether a plugin may load, and why not."""
-        if self.load is not None and plugin_id not in self.load:
+    def selected(self, plugin_id: str, *, installed: bool = True) -> tuple[bool, str]:
+        """Whether a plugin may load, and why not. ``load`` chooses among *installed* plugins (``installed``): a
+        plugin the host registers from code is its own explicit choice, which only ``disable`` or ``enabled =
+        false`` overrule."""
+        if installed and self.load is not None and plugin_id not in self.load:
             return False, f"not named in {ENV_LOAD} / pluginkit.load"
         if plugin_id in self.disable:
             return False, f"disabled by {ENV_DISABLE} / pluginkit.disable"

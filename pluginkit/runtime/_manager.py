@@ -173,7 +173,7 @@ class PluginManager:
                 settings=dict(configured.settings if settings is None else settings),
             )
             self._records[plugin_id] = record
-            selected, why = self.config.selected(plugin_id)
+            selected, why = self.config.selected(plugin_id, installed=False)
             if not selected:
                 record.state, record.reason = PluginState.DISABLED, why
                 record.obj = obj  # kept: a reconfigure that enables it admits it then
@@ -381,7 +381,7 @@ class PluginManager:
                 configured = new.for_plugin(record.id)
                 record.priority, record.threaded = configured.priority, configured.threaded
                 record.update_isolation()
-                selected, why = new.selected(record.id)
+                selected, why = new.selected(record.id, installed=record.source == "entry-point")
                 if record.state is PluginState.ACTIVE and not selected:
                     record.state, record.reason = PluginState.DISABLED, why
                     continue

@@ -236,7 +236,8 @@ class BaseSessionStore(SessionStore):
     # -- the backend ------------------------------------------------------------------------------------------
     @abc.abstractmethod
     async def _create(self, working_dir: str, name: str, session_type: str, now: int) -> Session:
-        """Insert a new empty session with a fresh id (see :func:`~pluginkit.sessions._codec.new_session_id`)."""
+        """Insert a new empty session with a fresh id (:func:`pluginkit.sessions.sql.new_session_id`, counting the
+        day's sessions from 1, never reusing one). ``now`` is in microseconds since the epoch, as every ``now``."""
 
     @abc.abstractmethod
     async def _get(self, id: str, include_messages: bool) -> Session:

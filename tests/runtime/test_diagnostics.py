@@ -144,3 +144,15 @@ def test_every_declared_type_is_checked() -> None:
                             ("array", {}), ("object", [])):
             info = m.register(Typed(), f"typed-{kind}", settings={**good, kind: wrong})
             assert info.state is PluginState.FAILED and info.reason.startswith("invalid_config"), kind
+
+
+def test_load_chooses_among_installed_plugins_only(on_path: Path) -> None:
+    """``pluginkit.load`` picks installed plugins; one the host registers from code is its own choice (issue 15)."""
+    config = {"pluginkit": {"load": ["good"]}, "plugins": {"off": {"enabled": False}}}
+    with PluginManager(config, search_path=[str(on_path)], cache=False, environ={}) as m:
+        assert m.register(Misspelled(), "from-code").state is PluginState.ACTIVE
+        assert m.register(Misspelled(), "off").state is PluginState.DISABLED  # enabled = false still applies
+        assert m.plugin("local-executor").state is PluginState.DISABLED  # installed, not in load
+        assert m.installed().plugins and all(p.distribution for p in m.installed().plugins)
+        m.reconfigure(config)
+        assert m.plugin("from-code").state is PluginState.ACTIVE
