@@ -36,6 +36,8 @@ PLUGINKIT_ABI = ABI_VERSION  # the plugin ABI this module was written for (the h
 _TEST_HEAD = '''
 from __future__ import annotations
 
+import pytest
+
 from pluginkit import PluginManager, PluginState
 from pluginkit import types as t
 
@@ -70,6 +72,12 @@ def test_it_picks_the_preferred_credential_or_delegates() -> None:
         assert m.call("scheduler.pick", request).delegate_builtin == "round-robin"
         m.reconfigure({{"plugins": {{"{name}": {{"prefer": "b"}}}}}})
         assert m.call("scheduler.pick", request).auth_id == "b"
+
+
+@pytest.fixture
+def pluginkit_scheduler() -> object:
+    """The plugin, with settings: pluginkit's scheduler conformance kit runs against it (TestSchedulerContract)."""
+    return {package}, {{"prefer": "b"}}
 ''',
 )
 
@@ -102,6 +110,12 @@ def test_it_translates_its_pair_only() -> None:
         assert translated == {{"model": "m", "input": [{{"role": "user", "content": "hi"}}], "stream": False}}
         other = m.invoke("request.translate", {{"FromFormat": "claude", "ToFormat": "openai", "Body": "e30="}})
         assert other.error is not None and other.error.code == "not_handled"
+
+
+@pytest.fixture
+def pluginkit_translator() -> object:
+    """The plugin and bodies it translates: pluginkit's translator kit runs against them."""
+    return {package}, [("openai", "my-api", b'{{"model": "m", "messages": []}}')]
 ''',
 )
 
@@ -132,6 +146,12 @@ def test_it_translates_an_answer_back() -> None:
     with manager() as m:
         answer = load_object(m.call("response.translate", params).body, "answer")
     assert answer["choices"][0]["message"] == {{"role": "assistant", "content": "hi"}}
+
+
+@pytest.fixture
+def pluginkit_translator() -> object:
+    """The plugin and answers it translates: pluginkit's translator kit runs against them."""
+    return {package}, [("response", "my-api", "openai", b'{{"output": "hi"}}')]
 ''',
 )
 
@@ -151,6 +171,12 @@ def test_it_tags_the_request() -> None:
     with manager() as m:
         answer = m.call("request.intercept_before", request)
     assert answer.headers == {{"X-Intercepted-By": ["{name}"]}} and answer.clear_headers == ["X-Debug"]
+
+
+@pytest.fixture
+def pluginkit_interceptor() -> object:
+    """The plugin: pluginkit's interceptor kit runs against it."""
+    return {package}
 ''',
 )
 
@@ -176,13 +202,19 @@ def test_it_drops_comments_only() -> None:
         assert call(0, b": ping\\n\\n").drop_chunk
         assert not call(1, b"data: {{}}\\n\\n").drop_chunk
         assert not call(-1, b"").drop_chunk  # the header call, before the first chunk
+
+
+@pytest.fixture
+def pluginkit_stream_interceptor() -> object:
+    """The plugin: pluginkit's stream interceptor kit runs against it."""
+    return {package}
 ''',
 )
 
 EXECUTOR = Kind(
     "An executor: answers requests for a provider (here: an echo, no network)",
     _HEAD + '''
-from pluginkit import sse
+from pluginkit import PluginKitError, sse
 from pluginkit.formats import dump, load_object
 
 PROVIDER, FORMAT = "{name}", "openai"
@@ -215,11 +247,18 @@ def executor_execute(params: t.ExecutorRequest) -> t.ExecutorResponse:
 
 @hookimpl
 def executor_execute_stream(params: t.ExecutorRequest, ctx: PluginContext) -> t.ExecutorStreamResult:
-    """Push one event per word while the call runs, then end the stream."""
-    for word in _reply(params).split(" "):
-        delta = {{"object": "chat.completion.chunk", "choices": [{{"index": 0, "delta": {{"content": word}}}}]}}
-        ctx.emit(params.stream_id, sse.encode_json(delta))
-    ctx.emit(params.stream_id, sse.DONE)
+    """Push one event per word while the call runs, then end the stream (every event in the answer when there is
+    no stream to push to)."""
+    chunks = [{{"index": 0, "delta": {{"content": word}}}} for word in _reply(params).split(" ")]
+    events = [sse.encode_json({{"object": "chat.completion.chunk", "choices": [chunk]}}) for chunk in chunks]
+    events.append(sse.DONE)
+    if not params.stream_id:
+        return t.ExecutorStreamResult(chunks=[t.StreamChunk(payload=event) for event in events])
+    for event in events:
+        try:
+            ctx.emit(params.stream_id, event)
+        except PluginKitError:  # the client went away: stop producing
+            return t.ExecutorStreamResult()
     ctx.close_stream(params.stream_id)
     return t.ExecutorStreamResult()
 ''',
@@ -251,6 +290,12 @@ def test_it_streams_one_event_per_word() -> None:
     with manager() as m:
         events = asyncio.run(chunks(m))
     assert len(events) == 4 and events[-1] == b"data: [DONE]\\n\\n"
+
+
+@pytest.fixture
+def pluginkit_executor() -> object:
+    """The plugin and a request it serves: pluginkit's executor kit runs against them."""
+    return {package}, t.ExecutorRequest(model="m", format="openai", payload=BODY)
 ''',
 )
 
@@ -269,14 +314,18 @@ def usage_handle(params: t.UsageRecord, ctx: PluginContext) -> None:
     _TEST_HEAD + '''
 import logging
 
-import pytest
-
 
 def test_it_records_a_request(caplog: pytest.LogCaptureFixture) -> None:
     record = t.UsageRecord(model="m", provider="p", latency_ns=2_500_000, detail=t.UsageDetail(total_tokens=7))
     with caplog.at_level(logging.INFO), manager() as m:
         m.call("usage.handle", record)
     assert "m via p: 7 tokens in 2.5 ms" in caplog.text
+
+
+@pytest.fixture
+def pluginkit_usage_recorder() -> object:
+    """The plugin: pluginkit's usage recorder kit runs against it."""
+    return {package}
 ''',
 )
 
@@ -306,6 +355,8 @@ def word_count(text: str, unique: bool = False) -> int:
     '''
 from __future__ import annotations
 
+import pytest
+
 from pluginkit import PluginManager
 from pluginkit.tools import ToolRegistry
 
@@ -322,6 +373,12 @@ def test_a_host_reaches_it_through_the_registry() -> None:
     with PluginManager(entry_points=False, environ={{}}) as m:
         m.register(tools, "{name}")
         assert ToolRegistry(m).call("word_count", {{"text": "a b c"}}).text == "3"
+
+
+@pytest.fixture
+def pluginkit_tools() -> object:
+    """The tool set: pluginkit's tools kit runs against it."""
+    return tools
 ''',
     entry="tools",
 )

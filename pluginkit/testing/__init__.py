@@ -1,4 +1,4 @@
-"""pluginkit's pytest plugin: the session store conformance kit.
+"""pluginkit's pytest plugin: the conformance kits — session stores, and every other plugin family.
 
 Installed with pluginkit (entry point ``pytest11``), it gives a store author one fixture to point at their store::
 
@@ -17,8 +17,12 @@ reports a failing sequence without minimising it first; ``--pluginkit-derandomiz
 every run. A class can
 also subclass :class:`SessionStoreContract` and define the fixture itself.
 
+The other families work the same way, each with its fixture (see ``docs/testing.md``): ``pluginkit_scheduler``,
+``pluginkit_translator``, ``pluginkit_interceptor``, ``pluginkit_stream_interceptor``, ``pluginkit_executor``,
+``pluginkit_usage_recorder``, ``pluginkit_tools``.
+
 This module imports only pytest and pluginkit, so it loads in every pytest run of an environment where
-pluginkit is installed; hypothesis is imported by the stateful test alone.
+pluginkit is installed; hypothesis is imported by the tests that draw random inputs.
 """
 
 from __future__ import annotations
@@ -28,12 +32,45 @@ from typing import Any
 import pytest
 
 from pluginkit.testing._contract import SessionStoreContract, StoreDriver
+from pluginkit.testing._kits import (
+    ExecutorContract,
+    RequestInterceptorContract,
+    SchedulerContract,
+    StreamInterceptorContract,
+    ToolsContract,
+    TranslatorContract,
+    UsageRecorderContract,
+)
 
-__all__ = ["FIXTURE", "SessionStoreContract", "StoreDriver", "run_stateful_contract"]
+__all__ = [
+    "FIXTURE",
+    "KITS",
+    "ExecutorContract",
+    "RequestInterceptorContract",
+    "SchedulerContract",
+    "SessionStoreContract",
+    "StoreDriver",
+    "StreamInterceptorContract",
+    "ToolsContract",
+    "TranslatorContract",
+    "UsageRecorderContract",
+    "run_stateful_contract",
+]
 
 #: The fixture a store author defines.
 FIXTURE = "pluginkit_session_store"
-_CLASS = "TestSessionStoreContract"
+
+#: Fixture → the kit a module defining it collects (as ``Test<kit's name>``).
+KITS: dict[str, type] = {
+    FIXTURE: SessionStoreContract,
+    "pluginkit_scheduler": SchedulerContract,
+    "pluginkit_translator": TranslatorContract,
+    "pluginkit_interceptor": RequestInterceptorContract,
+    "pluginkit_stream_interceptor": StreamInterceptorContract,
+    "pluginkit_executor": ExecutorContract,
+    "pluginkit_usage_recorder": UsageRecorderContract,
+    "pluginkit_tools": ToolsContract,
+}
 
 
 def run_stateful_contract(
@@ -75,11 +112,14 @@ def _is_fixture(obj: Any) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) -> Any:
-    """A module defining the ``pluginkit_session_store`` fixture also collects the contract's tests."""
-    if name == FIXTURE and isinstance(collector, pytest.Module) and _is_fixture(obj):
+    """A module defining a kit's fixture (``pluginkit_session_store``, ``pluginkit_scheduler``, …) also collects
+    that kit's tests."""
+    kit = KITS.get(name)
+    if kit is not None and isinstance(collector, pytest.Module) and _is_fixture(obj):
         module = collector.obj
-        if hasattr(module, _CLASS):  # the module collects the contract itself
+        class_name = "Test" + kit.__name__
+        if hasattr(module, class_name):  # the module collects the kit itself
             return None
-        setattr(module, _CLASS, SessionStoreContract)  # pytest collects a class by looking it up on its module
-        return pytest.Class.from_parent(collector, name=_CLASS)
+        setattr(module, class_name, kit)  # pytest collects a class by looking it up on its module
+        return pytest.Class.from_parent(collector, name=class_name)
     return None

@@ -32,7 +32,9 @@ AUTHOR_TESTS = '''
 def _run(tmp_path: Path, store: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_my_store.py").write_text(textwrap.dedent(AUTHOR_TESTS.format(store=store)))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pluginkit-examples", "10",
+        # 30 sequences: which 10 a derandomized run draws moves with the kit's code, and not every ten of them
+        # happen to truncate at a message's own time
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pluginkit-examples", "30",
          "--pluginkit-no-shrink", "--pluginkit-derandomize", "test_my_store.py"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
