@@ -156,6 +156,20 @@ class TranslatorContract:
             assert not isinstance(first, str) and first.body, f"{sample[:-1]} was not translated: {first!r}"
             assert self._call(manager, sample, sample[-1]) == first, f"{sample[:-1]}: a second call differs"
 
+    def test_what_it_produced_translates_back(self, subject: Any) -> None:
+        """Where the plugin translates both ways, its output of a sample is valid input of the reverse pair: the
+        round trip is translated (a body), not refused."""
+        manager, samples = subject
+        for sample in samples:
+            first = self._call(manager, sample, sample[-1])
+            if isinstance(first, str):
+                continue
+            reverse = (*sample[:-3], sample[-2], sample[-3], first.body)
+            back = self._call(manager, reverse, first.body)
+            if back == "not_handled" or (not isinstance(back, str) and not back.body):
+                continue  # the plugin does not translate this way back
+            assert not isinstance(back, str), f"{reverse[:-1]}: the plugin refused its own output: {back}"
+
     def test_a_broken_body_is_refused_not_a_crash(self, subject: Any) -> None:
         given, st = _hypothesis()
 
