@@ -13,7 +13,7 @@ import pytest
 from pluginkit import PluginManager, abi, hookimpl
 from pluginkit import types as t
 from pluginkit.redaction import is_sensitive_key, redact_text, strip_sensitive
-from pluginkit.runtime._host import HostServices
+from pluginkit.runtime._host import ExecutorStream, HostServices
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -192,3 +192,41 @@ def test_each_call_gets_a_host_callback_id_that_ties_host_log_to_its_request(cap
         assert seen == ["req-7", "req-7"]
         assert [r.request_id for r in caplog.records if r.getMessage() == "hi"] == ["req-7", "req-7"]
         assert manager.call("thinking.apply", caller).body == b"x" and seen[-1] == ""  # outside a request: none
+
+
+@pytest.mark.parametrize("consumer", ["async", "thread"])
+def test_a_threaded_producer_and_a_consumer_never_lose_a_wakeup(consumer: str) -> None:
+    """The stream wakes its consumer once per batch, not per chunk (issue 14): whatever the interleaving of a
+    producer thread with an async or a threaded consumer, every chunk arrives, in order, and the stream ends."""
+    import random
+    import time
+
+    for seed in range(40):
+        rnd = random.Random(seed)
+        stream = HostServices().open_stream()
+        count = rnd.randint(1, 200)
+        expected = [b"%d" % i for i in range(count)]
+
+        def produce(rnd: random.Random = rnd, stream: ExecutorStream = stream, count: int = count) -> None:
+            for i in range(count):
+                stream.emit(b"%d" % i)
+                if rnd.random() < 0.05:
+                    time.sleep(rnd.random() / 2000)
+            stream.close()
+
+        producer = threading.Thread(target=produce)
+        if consumer == "async":
+            async def consume(stream: ExecutorStream = stream) -> list[bytes]:
+                return [chunk.payload async for chunk in stream]
+
+            producer.start()
+            got = asyncio.run(asyncio.wait_for(consume(), 10))
+        else:
+            got = []
+            reader = threading.Thread(target=lambda s=stream, g=got: g.extend(c.payload for c in s))
+            reader.start()
+            producer.start()
+            reader.join(10)
+            assert not reader.is_alive(), f"seed {seed}: the reader is stuck"
+        producer.join(10)
+        assert got == expected, f"seed {seed}"
