@@ -53,7 +53,7 @@ class Request:
     stream: bool = False
     headers: dict[str, list[str]] = attrs.field(factory=dict)
     metadata: dict[str, Any] = attrs.field(factory=dict)
-    request_id: str = attrs.field(factory=lambda: next_request_id())
+    request_id: str = attrs.field(factory=next_request_id)
     method: str = "POST"
     path: str = "/v1/chat/completions"
     query: dict[str, list[str]] = attrs.field(factory=dict)

@@ -228,13 +228,6 @@ class HostServices:
         self._stream(params.stream_id).emit(params.payload, params.error, params.headers)
         return t.Empty()
 
-    def emit(self, stream_id: str, payload: bytes, error: str = "", headers: t.Headers | None = None) -> None:
-        """``host.stream.emit`` without a params object: what ``PluginContext.emit`` calls for every chunk."""
-        stream = self.streams.get(stream_id)
-        if stream is None:
-            raise host_error(f"no open stream {stream_id!r}")
-        stream.emit(payload, error, headers)
-
     def stream_close(self, params: t.HostStreamClose) -> t.Empty:
         self._stream(params.stream_id).close(params.error)
         return t.Empty()

@@ -400,7 +400,7 @@ class PluginManager:
                         reconfigure_plugin(self, record)
                     except PluginKitError as exc:
                         if exc.code == "invalid_registration":  # the seed host leaves the plugin out
-                            record.state, record.reason = PluginState.FAILED, f"{exc.code}: {exc.message}"
+                            self._fail(record, exc.code, exc.message)
                         else:
                             record.problems.append(f"plugin.reconfigure failed: {describe(exc)}")
                     except Exception as exc:
