@@ -7,6 +7,7 @@ import itertools
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ExecutorChoice", "NativeExecutor", "Request", "Response", "Route", "Stages", "Trace", "TraceStep", "Translate",
+    "UsageFacts",
 ]
 
 #: A native translator: (body, model, stream) → body in the target format.
@@ -159,6 +161,21 @@ class Trace:
         return sum(len(entry) != 2 for entry in self._raw)
 
 
+#: What a whole response's usage record is made of, kept as it is until someone reads the record: (model, wall
+#: clock at arrival as ``time.time()``, client format, latency in ns, provider, credential id, executor type).
+UsageFacts = tuple[str, float, str, int, str, str, str]
+_from_timestamp = datetime.fromtimestamp
+usage_of = builder(
+    t.UsageRecord, "model", "requested_at", "source", "latency_ns", "provider", "auth_id", "executor_type"
+)
+
+
+def usage_from_facts(facts: UsageFacts) -> t.UsageRecord:
+    """The usage record ``facts`` describe (token counts are read separately, from the answer)."""
+    model, arrived, source, latency_ns, provider, auth_id, executor_type = facts
+    return usage_of(model, _from_timestamp(arrived, UTC), source, latency_ns, provider, auth_id, executor_type)
+
+
 @attrs.define
 class Response:
     """A whole response: status, headers and body in the client's format, the trace and the usage record."""
@@ -167,21 +184,28 @@ class Response:
     headers: dict[str, list[str]]
     body: bytes
     trace: Trace
-    _usage: t.UsageRecord = attrs.field(alias="usage")
+    _usage: t.UsageRecord | None = attrs.field(default=None, alias="usage")
     #: The credential that served the request and its provider.
     credential: str = ""
     provider: str = ""
     #: An answer whose token counts nobody has read yet: read into ``usage`` when it is first asked for. With no
     #: usage plugin, most responses are never asked (parsing the answer was ~10% of a request's own cost).
     _unread: bytes = attrs.field(default=b"", alias="unread", repr=False)
+    #: What ``usage`` is built from when it is first asked for (no usage plugin needed the record): building a
+    #: record nobody reads was ~10% of a request through the example executor (benchmarks, plugins).
+    _facts: UsageFacts | None = attrs.field(default=None, alias="facts", repr=False)
 
     @property
     def usage(self) -> t.UsageRecord:
         """The request's usage record, token counts included."""
+        usage = self._usage
+        if usage is None:
+            facts = self._facts
+            usage = self._usage = t.UsageRecord() if facts is None else usage_from_facts(facts)
         if self._unread:
-            usage_from_body(self._unread, self._usage.detail)
+            usage_from_body(self._unread, usage.detail)
             self._unread = b""
-        return self._usage
+        return usage
 
 
 class NativeExecutor(Protocol):
@@ -214,7 +238,9 @@ class ExecutorChoice:
 #: A request's usage record, from its model, the wall-clock time it arrived and its client format (whole responses
 #: and streams both start one).
 usage_record = builder(t.UsageRecord, "model", "requested_at", "source")
-_response_request = builder(
+#: The response stages' params, positionally: (from_format, to_format, model, stream, original_request,
+#: translated_request, body).
+response_request = builder(
     t.ResponseTranslateRequest, "from_format", "to_format", "model", "stream", "original_request",
     "translated_request", "body",
 )
@@ -224,7 +250,7 @@ def response_params(
     request: Request, ereq: t.ExecutorRequest, out_format: str, body: bytes, stream: bool
 ) -> t.ResponseTranslateRequest:
     """Params of the response stages that translate or normalise an answer (a whole body or one stream chunk)."""
-    return _response_request(out_format, request.format, ereq.model, stream, request.body, ereq.payload, body)
+    return response_request(out_format, request.format, ereq.model, stream, request.body, ereq.payload, body)
 
 
 @attrs.define(slots=True)
@@ -259,8 +285,8 @@ class Stages:
     """
 
     __slots__ = (
-        "after", "auth", "before", "chunk", "exclusive", "executors", "first", "normalize", "normalize_after",
-        "normalize_before", "pinned", "response_translate", "routes", "thinking", "token", "translate",
+        "admits", "after", "auth", "before", "chunk", "exclusive", "executors", "first", "normalize", "normalize_after",
+        "normalize_before", "pinned", "response_translate", "routes", "thinking", "token", "translate", "usage",
     )
 
     def __init__(self, runtime: Runtime) -> None:
@@ -276,8 +302,13 @@ class Stages:
         self.normalize_after = plan("response.normalize_after")
         self.response_translate, self.after = plan("response.translate"), plan("response.intercept_after")
         self.chunk = plan("response.intercept_stream_chunk")
+        #: ``usage.handle``: whether a request's usage record has anyone to go to (``plan.impls``).
+        self.usage = plan("usage.handle")
         #: The first stage of a whole request that calls a plugin (where a shutting-down manager refuses), if any.
         self.first = next((name for name in REQUEST_STAGES if plan(name).impls), None)
+        #: Whether a request is counted in flight without :meth:`Runtime.begin`'s checks: it calls a plugin and the
+        #: manager serves (which holds for this table: ``Runtime.serving``).
+        self.admits = self.first is not None and runtime.serving
         records = runtime.records()  # plugins() order
         active = [r for r in records if r.state is PluginState.ACTIVE]
         #: The first active plugin declaring ``frontend_auth_provider_exclusive``: only it authenticates.

@@ -121,8 +121,8 @@ class PluginManager:
                 if found is None:
                     raise PluginKitError("not_found", f"no installed plugin {plugin_id!r}")
                 self._load_entry_point(found)
-                self.runtime.invalidate()
                 self._loaded = True
+                self.runtime.invalidate()
             return self._records[plugin_id].snapshot()
 
     def _load_entry_point(self, installed: InstalledPlugin) -> None:
@@ -425,6 +425,7 @@ class PluginManager:
             if self._closing:
                 return
             self._closing = True
+            self.runtime.renew()  # what families derived while the manager served (Runtime.serving) is stale
         deadline = time.monotonic() + timeout
         while self.in_flight > 0 and time.monotonic() < deadline:
             time.sleep(0.005)

@@ -86,13 +86,16 @@ class Plan:
     """
 
     __slots__ = (
-        "all_sync", "arule", "copy", "fuse", "impls", "inline", "is_zero", "isolate", "lone", "method", "owners",
-        "pinned", "result_type", "rule", "runner", "seal", "timeout", "wrappers",
+        "all_sync", "arule", "copy", "filled_runner", "fuse", "impls", "inline", "is_zero", "isolate", "lone",
+        "method", "owners", "pinned", "result_type", "rule", "runner", "seal", "timeout", "wrappers",
     )
 
     rule: Callable[..., Any]
     arule: Callable[..., Any]
     runner: Callable[..., Any]
+    #: ``runner`` for a caller that fills the params' ``host_callback_id`` with its request's ID itself (the
+    #: pipeline): without the wrapper that would check it (a Python call per stage). ``runner`` for other methods.
+    filled_runner: Callable[..., Any]
 
     def __init__(self, method: abi.Method, impls: list[Impl], timeout: float | None, fuse: bool) -> None:
         self.method = method

@@ -52,6 +52,7 @@ def prepare(plan: Plan, *, pinned: bool = False) -> Plan:
         plan.runner = _wrapped
     else:
         plan.runner = solo(plan) or chained(plan) or plan.rule
+    plan.filled_runner = plan.runner
     if "host_callback_id" in attrs.fields_dict(plan.method.params):
         _give_callback_ids(plan)
     return plan

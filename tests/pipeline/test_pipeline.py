@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -744,7 +745,7 @@ def test_positional_builders_build_what_the_classes_build() -> None:
         builder(t.UsageRecord, "model", "nope")
     with pytest.raises(ValueError, match="unknown or repeated"):
         builder(t.UsageRecord, "model", "model")
-    with pytest.raises(ValueError, match="required fields not given: headers, body, trace, _usage"):
+    with pytest.raises(ValueError, match=r"required fields not given: headers, body, trace$"):
         builder(Response, "status")
 
 
@@ -919,3 +920,46 @@ def test_the_token_counts_are_read_when_asked_for_or_for_a_usage_plugin() -> Non
 
     assert asyncio.run(with_plugin())._unread == b""  # read at once: the plugin gets the counts
     assert recorded[0].detail.output_tokens == 5
+
+
+def test_a_usage_record_built_when_asked_for_is_the_one_a_usage_plugin_gets() -> None:
+    """Without a usage plugin ``response.usage`` is built from what the request noted when it is first read; it
+    holds what a usage plugin would have received (every field but the latency, which is each request's own)."""
+    from datetime import UTC, datetime
+
+    body = b'{"id": "x", "usage": {"input_tokens": 3, "output_tokens": 5}}'
+
+    class Counts(Executor):
+        @hookimpl
+        def executor_execute(self, params: t.ExecutorRequest) -> t.ExecutorResponse:
+            return t.ExecutorResponse(payload=body)
+
+    recorded: list[t.UsageRecord] = []
+
+    class Usage:
+        @hookimpl
+        def usage_handle(self, params: t.UsageRecord) -> None:
+            recorded.append(params)
+
+    async def run(pipeline: Pipeline) -> Response:
+        response = await pipeline.execute(request(model="m"))
+        await pipeline.usage.drain()
+        return response
+
+    before = datetime.now(UTC)
+    lazy = asyncio.run(run(build(("exec", Counts()))))
+    assert lazy._usage is None  # nothing built yet
+    delivered = asyncio.run(run(build(("exec", Counts()), ("usage", Usage()))))
+    after = datetime.now(UTC)
+    assert delivered.usage is recorded[0]
+    for record in (lazy.usage, recorded[0]):
+        assert before <= record.requested_at <= after and record.requested_at.tzinfo is UTC
+        assert record.latency_ns > 0
+        assert (record.model, record.source, record.provider, record.auth_id, record.executor_type) == (
+            "m", "openai", "local", "auth-1", "plugin:exec"
+        )
+        assert (record.detail.input_tokens, record.detail.output_tokens, record.failed) == (3, 5, False)
+    assert attrs.evolve(lazy.usage, latency_ns=0, requested_at=None) == attrs.evolve(
+        recorded[0], latency_ns=0, requested_at=None
+    )
+    assert lazy.usage is lazy.usage  # built once
