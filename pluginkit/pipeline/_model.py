@@ -31,14 +31,14 @@ Translate = Callable[[bytes, str, bool], bytes]
 _perf_ns = time.perf_counter_ns
 
 
-#: Request IDs: 16 hex digits, a random per-process prefix and a counter — unique in the process and across
-#: processes, without a ``uuid4`` (an ``os.urandom`` system call, ~3 us, per request).
-_ID_PREFIX = os.urandom(4).hex()
-_ID_COUNTER = itertools.count(1)
+#: Request IDs: 16 hex digits, a random per-process prefix (31 bits) and a counter (32 bits, carrying into the
+#: prefix) — unique in the process and across processes, without a ``uuid4`` (an ``os.urandom`` system call, ~3 us,
+#: per request); one counter read as 8 bytes, where formatting a prefix and a counter cost ~110 ns more.
+_ID_COUNTER = itertools.count((int.from_bytes(os.urandom(4)) >> 1 << 32) + 1)
 
 
 def next_request_id() -> str:
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+    return next(_ID_COUNTER).to_bytes(8).hex()
 
 
 @attrs.define

@@ -127,6 +127,8 @@ def solo(plan: Plan) -> Callable[..., Any] | None:
         return None
     if keeps == "typed" and plan.method.fallback is abi.Fallback.PASS_THROUGH:
         keeps = "body"  # a single owner's empty body passes the body through (thinking.apply), as the rule says
+    if keeps == "nonzero" and [field.name for field in attrs.fields(plan.result_type)] == ["body"]:
+        keeps = "body"  # not zero is a non-empty body (BodyResult): read it without the zero test's call
     rule = plan.rule
     impl = plan.impls[0]
     # The rule's ending reads the params' body (chains, pass-through fallbacks): kept as it was before the call and

@@ -42,6 +42,7 @@ MAX_REASONS = 64
 #: Why the built-in selector picks: (the scheduler plugin that did not, why not, its delegate or ``""``).
 Fallback = tuple[str, str, str]
 _NO_PLUGIN: Fallback = ("", "", "")
+_NOT_HANDLED = "did not handle the pick"
 
 
 @attrs.frozen
@@ -257,6 +258,8 @@ class Scheduler:
             if owner.state is PluginState.FUSED:
                 return self._builtin_now(pool, candidates, (owner.id, "crashed and was fused", ""))
             raise
+        if notes and not answer.handled:  # _judge's most common answer, without its call
+            return self._builtin_now(pool, candidates, (owner.id, _NOT_HANDLED, ""))
         judged = self._judge(owner, answer, notes, candidates)
         if isinstance(judged, Pick):
             return judged
@@ -363,7 +366,7 @@ class Scheduler:
         if not notes:  # fused between the plan lookup and the call: nobody was asked
             return _NO_PLUGIN
         if not answer.handled:
-            return owner.id, "did not handle the pick", ""
+            return owner.id, _NOT_HANDLED, ""
         auth_id, delegate = answer.auth_id.strip(), answer.delegate_builtin.strip()
         if auth_id:
             for credential in candidates:

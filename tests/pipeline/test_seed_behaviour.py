@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pluginkit import PluginError, PluginManager, hookimpl
 from pluginkit import types as t
@@ -146,6 +148,38 @@ def test_with_model_sets_the_top_level_model(body: bytes, expected: dict[str, An
 
     assert json.loads(with_model(body, "m")) == expected
     assert with_model(b"not json", "m") == b"not json" and with_model(b"[1]", "m") == b"[1]"
+
+
+_names = st.sampled_from(["m", "copilot/m", "mo", "m\"x", "ü", ""])
+_values = st.recursive(
+    st.none() | st.integers() | st.text(max_size=5) | _names,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["model", "a", "b"]), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    model=_names,
+    wanted=_names.filter(bool),
+    rest=st.dictionaries(st.sampled_from(["messages", "a", "stream"]), _values, max_size=3),
+    first=st.booleans(),
+    separators=st.sampled_from([(",", ":"), (", ", ": ")]),
+)
+@settings(max_examples=300, deadline=None)
+def test_with_model_answers_what_parsing_and_setting_would(
+    model: str, wanted: str, rest: dict[str, Any], first: bool, separators: tuple[str, str]
+) -> None:
+    """The shortcut that finds the model already set (no parse) agrees with parsing the body and setting it, for
+    a body with a top-level model (what every client sends), wherever it stands and however it is spaced."""
+    from pluginkit.pipeline._formats import with_model
+
+    data = {"model": model, **rest} if first else {**rest, "model": model}
+    body = json.dumps(data, separators=separators).encode()
+    answer = with_model(body, wanted)
+    assert json.loads(answer) == {**data, "model": wanted}
+    if model == wanted:
+        assert answer is body  # nothing to change: the client's bytes go on as they were
 
 
 def test_a_round_robin_delegate_rotates_per_provider_across_models() -> None:
