@@ -47,9 +47,17 @@ from pluginkit.pipeline._model import (
 )
 from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
-from pluginkit.runtime import Plan, PluginManager, copy_headers, current_request_id, merge_headers, run_async
+from pluginkit.runtime import (
+    Plan,
+    PluginManager,
+    copy_headers,
+    copy_metadata,
+    current_request_id,
+    merge_headers,
+    run_async,
+)
 from pluginkit.scheduling import Credential, Pick, Scheduler, SchedulerState
-from pluginkit.wire._payload import builder
+from pluginkit.wire._payload import builder, copier
 
 __all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 
@@ -67,6 +75,7 @@ _translate_request = builder(t.RequestTranslateRequest, "from_format", "to_forma
 # host_callback_id: the request's ID, as the runtime would set it for each call (filled here, nothing to restore)
 _thinking_request = builder(t.ThinkingApplyRequest, "provider", "model", "config", "body", "host_callback_id")
 _model_info = builder(t.ModelInfo, "id")
+_copy_thinking = copier(t.ThinkingConfig)  # the caller's settings: the plugin gets its own
 _executor_request = builder(
     t.ExecutorRequest, "auth_id", "auth_provider", "model", "format", "stream", "headers", "query",
     "original_request", "source_format", "payload", "metadata", "storage_json", "auth_metadata", "auth_attributes",
@@ -324,9 +333,10 @@ class Pipeline:
                 plan = stages.after
                 if plan.impls:
                     stage = "response.intercept_after"
-                    intercept = _response_intercept(
-                        request.format, ereq.model, request.model, False, headers, result_headers, request.body,
-                        body, body_out, 200, dict(metadata),
+                    intercept = _response_intercept(  # the request's headers: no stage reads them after this one
+                        request.format, ereq.model, request.model, False, headers,
+                        copy_headers(result_headers) if result_headers else {}, request.body, body, body_out, 200,
+                        copy_metadata(metadata) if metadata else {},
                     )
                     intercepted = plan.runner(plan, intercept, runtime, sink) if plan.inline else await run_async(
                         plan, intercept, runtime, sink
@@ -394,6 +404,11 @@ class Pipeline:
         retry passes back in. Then, per attempt: ``scheduler.pick``, request translation, ``request.normalize``,
         ``thinking.apply``. One coroutine for all of it: each coroutine a request awaits costs about as much as a
         stage.
+
+        Each stage's params hold headers, query and metadata of their own (``copy_headers``, ``copy_metadata``),
+        as a seed plugin unmarshals its own copy: a plugin's in-place changes reach no other stage, no retry, not
+        the caller's ``Request`` and not the host's credentials (``response.intercept_after``, the last stage to
+        read the request's headers, gets the pipeline's own).
         """
         mark, sink = trace.mark, trace.notes
         runtime = self.runtime
@@ -404,7 +419,11 @@ class Pipeline:
                 metadata = request.metadata  # never written to: a new dict when the principal is added
                 plan = stages.auth
                 if plan.impls:
-                    auth_params = _auth_request(request.method, request.path, headers, request.query, body)
+                    query = request.query
+                    auth_params = _auth_request(
+                        request.method, request.path, copy_headers(headers) if headers else {},
+                        copy_headers(query) if query else {}, body,
+                    )
                     exclusive = stages.exclusive
                     if exclusive is not None:
                         plan = self._pinned(stages, stage, exclusive)
@@ -425,7 +444,8 @@ class Pipeline:
                 plan = stages.before
                 if plan.impls:
                     params = _intercept_request(
-                        request.format, request.model, request.model, request.stream, headers, body, dict(metadata)
+                        request.format, request.model, request.model, request.stream,
+                        copy_headers(headers) if headers else {}, body, copy_metadata(metadata) if metadata else {},
                     )
                     intercepted = plan.runner(plan, params, runtime, sink) if plan.inline else await run_async(
                         plan, params, runtime, sink
@@ -501,7 +521,8 @@ class Pipeline:
             if request.thinking is not None and plan.impls:
                 stage = "thinking.apply"
                 thinking = _thinking_request(
-                    route.choice.provider, _model_info(request.model), request.thinking, payload, request.request_id
+                    route.choice.provider, _model_info(request.model), _copy_thinking(request.thinking), payload,
+                    request.request_id,
                 )
                 try:  # the params carry their host_callback_id: the runner that would check it is not needed
                     payload = (plan.filled_runner(plan, thinking, runtime, sink) if plan.inline else await run_async(
@@ -513,11 +534,13 @@ class Pipeline:
                 mark((stage, None, perf_ns(), thought, None))
         except PluginKitError as exc:
             raise StageError(stage, exc, trace) from None
-        credential = pick.credential
+        credential, query = pick.credential, request.query
         ereq = _executor_request(
-            credential.id, credential.provider, request.model, route.out_format, request.stream, headers,
-            dict(request.query), request.body, source_format, payload, dict(metadata), credential.storage_json,
-            dict(credential.metadata), dict(credential.attributes), request.request_id,
+            credential.id, credential.provider, request.model, route.out_format, request.stream,
+            copy_headers(headers) if headers else {}, copy_headers(query) if query else {}, request.body,
+            source_format, payload, copy_metadata(metadata) if metadata else {}, credential.storage_json,
+            copy_metadata(credential.metadata) if credential.metadata else {}, dict(credential.attributes),
+            request.request_id,
         )
         return front, pick, route, ereq
 

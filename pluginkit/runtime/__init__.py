@@ -10,7 +10,7 @@ Nothing outside this package reads a manager attribute that starts with ``_``.
 from pluginkit.runtime._calls import call_sync, settle_sync
 from pluginkit.runtime._context import PluginContext, current_request_id
 from pluginkit.runtime._discovery import InstalledPlugin
-from pluginkit.runtime._headers import copy_headers, merge_headers
+from pluginkit.runtime._headers import copy_headers, copy_metadata, merge_headers
 from pluginkit.runtime._host import ExecutorStream
 from pluginkit.runtime._loop import LoopThread
 from pluginkit.runtime._manager import PluginManager
@@ -36,6 +36,7 @@ __all__ = [
     "Runtime",
     "call_sync",
     "copy_headers",
+    "copy_metadata",
     "current_request_id",
     "merge_headers",
     "run_async",

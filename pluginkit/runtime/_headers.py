@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["compose_changes", "copy_headers", "headers_field", "merge_headers"]
+__all__ = ["compose_changes", "copy_headers", "copy_metadata", "headers_field", "merge_headers"]
 
 
 def headers_field(params: Any) -> str:
@@ -33,6 +33,23 @@ def copy_headers(headers: dict[str, list[str]]) -> dict[str, list[str]]:
     for name, values in headers.items():
         copied[name] = [*values]
     return copied
+
+
+def copy_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A copy of JSON-like metadata that shares no dict or list with it (scalars are shared: they cannot change).
+    What a plugin gets, so that its in-place changes reach no one else, as a seed plugin's unmarshalled copy."""
+    copied = {}
+    for key, value in metadata.items():
+        copied[key] = _copy_nested(value) if value.__class__ is dict or value.__class__ is list else value
+    return copied
+
+
+def _copy_nested(value: Any) -> Any:
+    if value.__class__ is dict:
+        return {key: _copy_nested(item) for key, item in value.items()}
+    if value.__class__ is list:
+        return [_copy_nested(item) for item in value]
+    return value
 
 
 def merge_headers(

@@ -23,7 +23,7 @@ import attrs
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
-from pluginkit.runtime import PluginRecord, PluginState, copy_headers
+from pluginkit.runtime import PluginRecord, PluginState, copy_headers, copy_metadata
 from pluginkit.scheduling._credentials import Credential, candidates_for, eligible, top_tier
 from pluginkit.scheduling._state import CURSOR_WRAP, MemoryState, SchedulerState, now
 from pluginkit.wire._payload import builder, copier
@@ -330,7 +330,7 @@ class Scheduler:
             list(pool.names),
             pool.model,
             stream,
-            _options(copy_headers(headers), dict(metadata)),
+            _options(copy_headers(headers), copy_metadata(metadata)),
             shown,
         )
 
