@@ -56,6 +56,13 @@ ERROR_CODES = _catalogue(
     ErrorCode("auth_not_found", False, 404, "The credential named does not exist."),
     ErrorCode("auth_unavailable", True, 503, "No credential is available for the provider and model."),
     ErrorCode("model_cooldown", True, 429, "Every credential for the model is cooling down; retry after the time."),
+    ErrorCode("stream_send_failed", True, 502, "A plugin stream's event could not be sent to the frontends."),
+    ErrorCode("stream_invalid_id", False, 400, "A plugin stream's ID is malformed or already used."),
+    ErrorCode("stream_not_found", False, 404, "No plugin stream has this ID (for this instance)."),
+    ErrorCode("stream_already_ended", False, 409, "The plugin stream has ended (completed, failed or cancelled)."),
+    ErrorCode("stream_invalid_state", False, 409, "The plugin stream's state does not allow this operation."),
+    ErrorCode("stream_cancelled", False, 499, "The user cancelled the plugin stream."),
+    ErrorCode("stream_limit", False, 429, "A plugin stream limit was reached (open streams, chunk or stream size)."),
     ErrorCode("internal_error", False, 500, "A bug in pluginkit itself; please report it."),
 )
 

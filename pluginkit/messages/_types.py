@@ -1,0 +1,103 @@
+"""The message family's data: what a frontend receives, an instance's metadata and history, a stream's summary.
+
+Field names and JSON spellings are the seed's (``plugin-interfaces``): snake_case, except ``HistoryMessage``'s
+``pluginId`` and ``createdAt``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from pluginkit.wire._payload import payload, wire_field
+
+__all__ = [
+    "CHANNEL_MESSAGE",
+    "CHANNEL_STREAM",
+    "FrontendEvent",
+    "HistoryMessage",
+    "InstanceMetadata",
+    "StreamInfo",
+]
+
+#: The frontend channels of the seed host (Tauri event names): stream events, and plain replies.
+CHANNEL_STREAM = "plugin-stream"
+CHANNEL_MESSAGE = "plugin-message"
+
+
+@attrs.frozen
+class FrontendEvent:
+    """One event for a frontend: its channel and its JSON object.
+
+    On ``plugin-stream`` the object is the seed's ``StreamMessageWrapper``: ``{type, plugin_id, instance_id, data,
+    timestamp}`` with ``type`` one of ``stream_start``, ``stream_data``, ``stream_end``, ``stream_pause``,
+    ``stream_resume``, ``stream_cancel`` and ``timestamp`` in Unix milliseconds. On ``plugin-message`` it is
+    ``{message_type: "plugin_message", plugin_id, instance_id, message_id, content, timestamp}``.
+    """
+
+    channel: str
+    payload: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        """The stream event's type (``stream_data`` …), or ``plugin_message``."""
+        return str(self.payload.get("type") or self.payload.get("message_type", ""))
+
+    @property
+    def stream_id(self) -> str:
+        data = self.payload.get("data")
+        return str(data.get("stream_id", "")) if isinstance(data, dict) else ""
+
+    def json(self) -> str:
+        """The payload as the seed host sends it: a JSON string."""
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":"))
+
+
+@payload(case="snake")
+class InstanceMetadata:
+    """A plugin instance's metadata (the seed's ``PluginMetadata``)."""
+
+    id: str = ""
+    disabled: bool = False
+    name: str = ""
+    description: str = ""
+    version: str = ""
+    author: str | None = None
+    library_path: str | None = None
+    config_path: str = ""
+    instance_id: str | None = None
+    require_history: bool = False
+
+
+@payload(case="snake")
+class HistoryMessage:
+    """One message of a conversation's history, as the seed host hands it to a plugin."""
+
+    id: str = ""
+    #: ``normal`` or ``streaming``.
+    type: str = ""
+    #: ``completed``, ``active``, ``paused``, ``error`` or ``cancelled``.
+    status: str = ""
+    content: str = ""
+    plugin_id: str = wire_field(default="", name="pluginId")
+    #: ``user``, ``plugin`` or ``system``.
+    role: str = ""
+    #: ISO 8601.
+    created_at: str = wire_field(default="", name="createdAt")
+
+
+@payload(case="snake")
+class StreamInfo:
+    """What ``hub.streams()`` tells of one stream (the seed's ``StreamInfo``; ``created_at`` in Unix seconds)."""
+
+    id: str = ""
+    plugin_id: str = ""
+    instance_id: str = ""
+    message_type: str = ""
+    status: str = ""
+    created_at: int = 0
+    #: Beyond the seed: the chunks and bytes delivered so far.
+    chunks: int = 0
+    bytes: int = 0
