@@ -23,6 +23,7 @@ FAMILIES = (
     "pluginkit.abi._seed",
     "pluginkit.tools._methods",
     "pluginkit.sessions._methods",
+    "pluginkit.messages._methods",
 )
 
 

@@ -8,6 +8,7 @@ frontends their events (:class:`FrontendEvent`) through bounded subscriptions. `
 
 from pluginkit.messages._context import KEEP_ENDED, PluginInstanceContext
 from pluginkit.messages._hub import MessageHub, Subscription, SubscriptionOverflow
+from pluginkit.messages._instances import MessageHost, instance_context
 from pluginkit.messages._states import (
     ENDED,
     LIVE,
@@ -37,6 +38,7 @@ __all__ = [
     "FrontendEvent",
     "HistoryMessage",
     "InstanceMetadata",
+    "MessageHost",
     "MessageHub",
     "Operation",
     "PluginInstanceContext",
@@ -46,5 +48,6 @@ __all__ = [
     "StreamStatus",
     "Subscription",
     "SubscriptionOverflow",
+    "instance_context",
     "refusal",
 ]

@@ -10,16 +10,34 @@ import json
 from typing import Any
 
 import attrs
+from attrs import Factory
 
 from pluginkit.wire._payload import payload, wire_field
 
 __all__ = [
     "CHANNEL_MESSAGE",
     "CHANNEL_STREAM",
+    "AppConfigRequest",
+    "AppConfigValue",
     "FrontendEvent",
+    "FrontendSend",
     "HistoryMessage",
     "InstanceMetadata",
+    "InstanceRef",
+    "MessageHistory",
+    "MessageInstance",
+    "MessageReply",
+    "MessageRequest",
+    "OtherPluginCall",
+    "Sent",
+    "StreamBatch",
+    "StreamEnd",
+    "StreamIds",
     "StreamInfo",
+    "StreamRef",
+    "StreamSend",
+    "StreamStarted",
+    "StreamState",
 ]
 
 #: The frontend channels of the seed host (Tauri event names): stream events, and plain replies.
@@ -101,3 +119,134 @@ class StreamInfo:
     #: Beyond the seed: the chunks and bytes delivered so far.
     chunks: int = 0
     bytes: int = 0
+
+
+# -- the message.* hooks' params and results ---------------------------------------------------------------------
+@payload(case="snake")
+class MessageInstance:
+    """Params of ``message.initialize``: the new instance, its metadata and the history the host has for it."""
+
+    instance_id: str = ""
+    metadata: InstanceMetadata = Factory(InstanceMetadata)
+    history: list[HistoryMessage] = Factory(list)
+
+
+@payload(case="snake")
+class InstanceRef:
+    """Params naming one instance (``message.mount``, ``…connect``, ``…disconnect``, ``…dispose``, ``…metadata``)."""
+
+    instance_id: str = ""
+
+
+@payload(case="snake")
+class MessageRequest:
+    """Params of ``message.handle``: a user's message for one instance."""
+
+    instance_id: str = ""
+    message: str = ""
+
+
+@payload(case="snake")
+class MessageReply:
+    """A plugin's answer: the reply text (``""`` when the plugin streamed its answer instead)."""
+
+    reply: str = ""
+
+
+@payload(case="snake")
+class MessageHistory:
+    """Params of ``message.set_history``."""
+
+    instance_id: str = ""
+    history: list[HistoryMessage] = Factory(list)
+
+
+# -- the host.message.* callbacks' params and results -----------------------------------------------------------
+@payload(case="snake")
+class FrontendSend:
+    """``host.message.send_to_frontend``: ``payload`` (JSON text) on channel ``event``."""
+
+    instance_id: str = ""
+    event: str = ""
+    payload: str = ""
+
+
+@payload(case="snake")
+class Sent:
+    ok: bool = False
+
+
+@payload(case="snake")
+class AppConfigRequest:
+    key: str = ""
+
+
+@payload(case="snake")
+class AppConfigValue:
+    """``found`` is ``False`` where the seed answers ``None``."""
+
+    found: bool = False
+    value: str = ""
+
+
+@payload(case="snake")
+class OtherPluginCall:
+    """``host.message.call_other_plugin``: ``message`` for plugin ``plugin_id``."""
+
+    instance_id: str = ""
+    plugin_id: str = ""
+    message: str = ""
+
+
+@payload(case="snake")
+class StreamRef:
+    """One stream of one instance (pause, resume, cancel, status)."""
+
+    instance_id: str = ""
+    stream_id: str = ""
+
+
+@payload(case="snake")
+class StreamStarted:
+    stream_id: str = ""
+
+
+@payload(case="snake")
+class StreamSend:
+    """``host.message.stream_send``."""
+
+    instance_id: str = ""
+    stream_id: str = ""
+    chunk: str = ""
+    is_final: bool = False
+
+
+@payload(case="snake")
+class StreamBatch:
+    """``host.message.stream_batch``: the last chunk is sent final."""
+
+    instance_id: str = ""
+    stream_id: str = ""
+    chunks: list[str] = Factory(list)
+
+
+@payload(case="snake")
+class StreamEnd:
+    """``host.message.stream_end``: Completed when ``success``, else Error with ``error_msg``."""
+
+    instance_id: str = ""
+    stream_id: str = ""
+    success: bool = False
+    error_msg: str = ""
+
+
+@payload(case="snake")
+class StreamState:
+    """A stream's status (the seed's variant name), ``""`` when unknown."""
+
+    status: str = ""
+
+
+@payload(case="snake")
+class StreamIds:
+    stream_ids: list[str] = Factory(list)

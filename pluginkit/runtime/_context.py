@@ -50,6 +50,11 @@ class PluginContext:
             raise abi_error(method)
         return self._host.handle(method, spec.parse_params(params), self.plugin_id)
 
+    def service(self, name: str) -> Any:
+        """A family's host-side service (``pluginkit.messages`` attaches ``"messages"``), for that family's
+        plugin-side helpers; ``host_call_failed`` when this host has none."""
+        return self._host.service(name)
+
     def http(
         self,
         method: str,

@@ -12,9 +12,10 @@ import contextlib
 import itertools
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
+from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
 from pluginkit.redaction import redact_text
@@ -31,6 +32,11 @@ _READ_SIZE = 32 * 1024
 
 
 _chunk = builder(t.StreamChunk, "payload", "err")
+#: The host callbacks HostServices answers itself.
+_BUILT_IN = frozenset({
+    "host.log", "host.http.do", "host.http.do_stream", "host.http.stream_read", "host.http.stream_close",
+    "host.stream.emit", "host.stream.close",
+})
 
 
 def host_error(message: str) -> PluginKitError:
@@ -211,6 +217,29 @@ class HostServices:
         #: The executor streams open now, by ID.
         self.streams: dict[str, ExecutorStream] = {}
         self._http_streams: dict[str, Any] = {}
+        #: Host callbacks and services of families above the runtime (see :meth:`provide`, :meth:`attach`).
+        self._provided: dict[str, Callable[[Any, str], Any]] = {}
+        self._services: dict[str, Any] = {}
+
+    # -- families' host sides ----------------------------------------------------------------------------------
+    def provide(self, method: str, handler: Callable[[Any, str], Any]) -> None:
+        """Answer the host callback ``method`` (a ``host.*`` method of a family's table) with
+        ``handler(params, plugin_id)``; ``plugin_id`` is the calling plugin, ``"host"`` for the host itself.
+        A family whose host side lives above the runtime (the message hub) plugs in here."""
+        if not method.startswith("host.") or method in _BUILT_IN:
+            raise ValueError(f"{method!r} is not a family's host callback")
+        self._provided[method] = handler
+
+    def attach(self, name: str, service: Any) -> None:
+        """Make a family's host-side object reachable from plugin contexts (``ctx.service(name)``)."""
+        self._services[name] = service
+
+    def service(self, name: str) -> Any:
+        """The object attached as ``name``; ``host_call_failed`` when the host has none."""
+        service = self._services.get(name)
+        if service is None:
+            raise host_error(f"this host offers no {name!r} service")
+        return service
 
     # -- executor streams ----------------------------------------------------------------------------------
     def open_stream(self, **limits: int) -> ExecutorStream:
@@ -340,5 +369,10 @@ class HostServices:
             return self.log(params, plugin_id)
         handler = handlers.get(method)
         if handler is None:
-            raise host_error(f"unknown host callback {method!r}")
+            provided = self._provided.get(method)
+            if provided is None:
+                if method in abi.METHODS:
+                    raise host_error(f"host callback {method!r} has no host side here (its family's is not attached)")
+                raise host_error(f"unknown host callback {method!r}")
+            return provided(params, plugin_id)
         return handler(params)

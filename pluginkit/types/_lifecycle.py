@@ -128,6 +128,8 @@ class Capabilities:
     tool_provider: bool = False
     #: ``session.*``: the plugin provides a chat-session store.
     session_store: bool = False
+    #: ``message.*``: the plugin answers chat messages, and may stream its answers (seed 000).
+    message_plugin: bool = False
 
     def declared(self) -> frozenset[str]:
         """The names of the boolean capability flags that are set."""
