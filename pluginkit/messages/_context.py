@@ -112,8 +112,18 @@ class PluginInstanceContext:
 
     def send_message_stream(self, stream_id: str, chunk: str, is_final: bool = False) -> None:
         """Send one chunk; ``is_final`` moves the stream to Finalizing."""
-        self._check(Operation.SEND, stream_id)
-        self._send_chunk(stream_id, chunk, is_final)
+        # _check and _send_chunk written out for the legal case: every chunk of every stream comes here
+        status = self._streams.get(stream_id)
+        if status is not StreamStatus.ACTIVE and status is not StreamStatus.FINALIZING:  # the table says why not
+            self._check(Operation.SEND, stream_id)
+        if chunk.__class__ is not str:
+            self._send_chunk(stream_id, chunk, is_final)  # refuses it
+            return
+        refused = self._hub.send_chunk(self.plugin_id, self.instance_id, stream_id, chunk, is_final)
+        if refused is not None:
+            raise self._error(refused, stream_id, Operation.SEND)
+        if is_final:
+            self._set(stream_id, StreamStatus.FINALIZING)
 
     def send_message_stream_batch(self, stream_id: str, chunks: Iterable[str]) -> None:
         """Send chunks in order, the last one final; stops at the first that fails (and raises its error)."""
@@ -189,8 +199,7 @@ class PluginInstanceContext:
     def _send_chunk(self, stream_id: str, chunk: str, is_final: bool) -> None:
         if not isinstance(chunk, str):
             raise PluginKitError("invalid_request", f"chunk: expected str, not {type(chunk).__name__}")
-        data = {"stream_id": stream_id, "chunk": chunk, "is_final": is_final}
-        refused = self._hub.deliver(self.plugin_id, self.instance_id, "stream_data", data)
+        refused = self._hub.send_chunk(self.plugin_id, self.instance_id, stream_id, chunk, is_final)
         if refused is not None:
             raise self._error(refused, stream_id, Operation.SEND)
         if is_final:

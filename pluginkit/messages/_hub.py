@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import itertools
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -53,6 +55,11 @@ _MIRROR: Final = {
 def new_id(prefix: str) -> str:
     """``stream_…`` / ``message_…``: unique in the process and, with a random part, across replicas."""
     return f"{prefix}_{next(_IDS):016x}"
+
+
+_monotonic, _time_ns = time.monotonic, time.time_ns
+#: ``FrontendEvent((channel, payload))`` without the named tuple's Python ``__new__``.
+_event: Callable[[tuple[str, dict[str, Any]]], FrontendEvent] = functools.partial(tuple.__new__, FrontendEvent)
 
 
 def _now_ms() -> int:
@@ -96,6 +103,8 @@ class Subscription:
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event, int] | None = None
         self._error: PluginKitError | None = None
         self.closed = False
+        #: Woken since the reader last waited: later events need no wake-up of their own (one per burst).
+        self._woken = False
 
     def _wants(self, plugin_id: str, instance_id: str) -> bool:
         return (self.plugin_id is None or self.plugin_id == plugin_id) and (
@@ -109,15 +118,15 @@ class Subscription:
             self._end(SubscriptionOverflow(self.maxsize))
             return
         self._events.append(event)
-        self._wake()
+        if not self._woken:
+            self._wake()
 
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is None:
             return
+        self._woken = True
         loop, event, thread = waiter
-        if event.is_set():
-            return
         if thread == threading.get_ident():
             event.set()
         else:
@@ -160,6 +169,7 @@ class Subscription:
                         raise self._error
                     return
                 event.clear()
+                self._woken = False
                 if not events and not self.closed:
                     await event.wait()
         finally:
@@ -198,7 +208,7 @@ class MessageHub:
         self._ended: collections.OrderedDict[str, StreamStatus] = collections.OrderedDict()
         self._subscriptions: list[Subscription] = []
         self._callbacks: list[tuple[Callable[[FrontendEvent], None], str | None, str | None]] = []
-        self._next_expiry = 0.0
+        self._next_expiry = 0.0 if idle_timeout is not None else math.inf  # when to look for idle streams next
         #: Events ended by the hub itself under its lock (idle streams), for the callbacks once it is released.
         self._expired: list[FrontendEvent] = []
 
@@ -260,6 +270,50 @@ class MessageHub:
         if self._expired:
             self._call_back(None)
         return refused
+
+    def send_chunk(
+        self, plugin_id: str, instance_id: str, stream_id: str, chunk: str, is_final: bool
+    ) -> StreamErrorKind | PluginKitError | None:
+        """``deliver(…, "stream_data", {stream_id, chunk, is_final})`` for a chunk every check passes, written out
+        (each chunk of every stream comes here); anything else goes the general way."""
+        size = len(chunk) if chunk.isascii() else len(chunk.encode())
+        now = _monotonic()
+        lock = self._lock
+        lock.acquire()
+        try:
+            stream = self._streams.get(stream_id)
+            if (
+                stream is None or stream.plugin_id != plugin_id or size > self.max_chunk_bytes
+                or stream.bytes + size > self.max_stream_bytes or now >= self._next_expiry
+            ):
+                event = None
+            else:
+                stream.touched = now
+                stream.chunks += 1
+                stream.bytes += size
+                if is_final:
+                    stream.status = StreamStatus.FINALIZING
+                elif stream.status is StreamStatus.PAUSED:  # the seed host: data → Active
+                    stream.status = StreamStatus.ACTIVE
+                event = _event((CHANNEL_STREAM, {
+                    "type": "stream_data", "plugin_id": plugin_id, "instance_id": instance_id,
+                    "data": {"stream_id": stream_id, "chunk": chunk, "is_final": is_final},
+                    "timestamp": _time_ns() // 1_000_000,
+                }))
+                for subscription in self._subscriptions:
+                    if (subscription.plugin_id is None or subscription.plugin_id == plugin_id) and (
+                        subscription.instance_id is None or subscription.instance_id == instance_id
+                    ):
+                        subscription._push(event)
+        finally:
+            lock.release()
+        if event is None:
+            return self.deliver(
+                plugin_id, instance_id, "stream_data", {"stream_id": stream_id, "chunk": chunk, "is_final": is_final}
+            )
+        if self._callbacks or self._expired:
+            self._call_back(event, plugin_id, instance_id)
+        return None
 
     def _deliver(
         self, plugin_id: str, instance_id: str, kind: str, data: dict[str, Any]

@@ -7,9 +7,8 @@ Field names and JSON spellings are the seed's (``plugin-interfaces``): snake_cas
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
-import attrs
 from attrs import Factory
 
 from pluginkit.wire._payload import payload, wire_field
@@ -45,14 +44,14 @@ CHANNEL_STREAM = "plugin-stream"
 CHANNEL_MESSAGE = "plugin-message"
 
 
-@attrs.frozen
-class FrontendEvent:
+class FrontendEvent(NamedTuple):
     """One event for a frontend: its channel and its JSON object.
 
     On ``plugin-stream`` the object is the seed's ``StreamMessageWrapper``: ``{type, plugin_id, instance_id, data,
     timestamp}`` with ``type`` one of ``stream_start``, ``stream_data``, ``stream_end``, ``stream_pause``,
     ``stream_resume``, ``stream_cancel`` and ``timestamp`` in Unix milliseconds. On ``plugin-message`` it is
-    ``{message_type: "plugin_message", plugin_id, instance_id, message_id, content, timestamp}``.
+    ``{message_type: "plugin_message", plugin_id, instance_id, message_id, content, timestamp}``. (A named tuple:
+    one is made per chunk, and a tuple is the cheapest object Python makes.)
     """
 
     channel: str
