@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pluginkit.cli import _abi
+from pluginkit.cli import _chat as chat
 from pluginkit.cli import _new as new
 from pluginkit.cli import _sessions as sessions
 from pluginkit.cli import _tools as tools
@@ -128,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_doctor)
     p = sub.add_parser("demo", help="the end-to-end demo")
     p.set_defaults(run=cmd_demo)
-    for family in (tools, sessions, new):
+    for family in (tools, sessions, chat, new):
         family.add_commands(sub)
     _config_everywhere(parser)
     return parser
