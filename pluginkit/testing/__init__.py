@@ -19,7 +19,7 @@ also subclass :class:`SessionStoreContract` and define the fixture itself.
 
 The other families work the same way, each with its fixture (see ``docs/testing.md``): ``pluginkit_scheduler``,
 ``pluginkit_translator``, ``pluginkit_interceptor``, ``pluginkit_stream_interceptor``, ``pluginkit_executor``,
-``pluginkit_usage_recorder``, ``pluginkit_tools``.
+``pluginkit_usage_recorder``, ``pluginkit_tools``, ``pluginkit_stream_hub``, ``pluginkit_message_plugin``.
 
 This module imports only pytest and pluginkit, so it loads in every pytest run of an environment where
 pluginkit is installed; hypothesis is imported by the tests that draw random inputs.
@@ -41,15 +41,18 @@ from pluginkit.testing._kits import (
     TranslatorContract,
     UsageRecorderContract,
 )
+from pluginkit.testing._streams_kit import MessagePluginContract, StreamHubContract
 
 __all__ = [
     "FIXTURE",
     "KITS",
     "ExecutorContract",
+    "MessagePluginContract",
     "RequestInterceptorContract",
     "SchedulerContract",
     "SessionStoreContract",
     "StoreDriver",
+    "StreamHubContract",
     "StreamInterceptorContract",
     "ToolsContract",
     "TranslatorContract",
@@ -70,6 +73,8 @@ KITS: dict[str, type] = {
     "pluginkit_executor": ExecutorContract,
     "pluginkit_usage_recorder": UsageRecorderContract,
     "pluginkit_tools": ToolsContract,
+    "pluginkit_stream_hub": StreamHubContract,
+    "pluginkit_message_plugin": MessagePluginContract,
 }
 
 

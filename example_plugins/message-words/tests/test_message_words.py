@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pluginkit import PluginManager
 from pluginkit.messages import MessageHost, StreamStatus
 
@@ -107,3 +109,11 @@ def test_pluginkit_chat_prints_live_and_cancels_on_ctrl_c(on_path: Path, tmp_pat
     printed = first + out
     assert printed.startswith("You said:") and printed.rstrip().endswith("[cancelled]")
     assert len(printed) < len(FULL) and "Traceback" not in err
+
+
+@pytest.fixture
+def pluginkit_message_plugin(on_path: Path) -> Any:
+    """The message-plugin conformance kit runs on the installed plugin, without pauses between words."""
+    import pluginkit_message_words
+
+    return pluginkit_message_words, {"delay": 0}
