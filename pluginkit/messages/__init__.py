@@ -9,6 +9,7 @@ frontends their events (:class:`FrontendEvent`) through bounded subscriptions. `
 from pluginkit.messages._context import KEEP_ENDED, PluginInstanceContext
 from pluginkit.messages._hub import MessageHub, Subscription, SubscriptionOverflow
 from pluginkit.messages._instances import MessageHost, instance_context
+from pluginkit.messages._redis import RedisRelay
 from pluginkit.messages._states import (
     ENDED,
     LIVE,
@@ -42,6 +43,7 @@ __all__ = [
     "MessageHub",
     "Operation",
     "PluginInstanceContext",
+    "RedisRelay",
     "StreamError",
     "StreamErrorKind",
     "StreamInfo",

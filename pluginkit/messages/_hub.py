@@ -30,11 +30,14 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pluginkit.errors import PluginKitError
 from pluginkit.messages._states import ENDED, LIVE, StreamErrorKind, StreamStatus
 from pluginkit.messages._types import CHANNEL_MESSAGE, CHANNEL_STREAM, FrontendEvent, StreamInfo
+
+if TYPE_CHECKING:
+    from pluginkit.messages._redis import RedisRelay
 
 __all__ = ["MessageHub", "Subscription", "SubscriptionOverflow"]
 
@@ -187,7 +190,8 @@ class MessageHub:
 
     ``max_streams_per_plugin``: open streams one plugin may have; ``max_chunk_bytes`` and ``max_stream_bytes``: the
     UTF-8 size of one chunk and of everything one stream delivers; ``idle_timeout`` (seconds, ``None`` for none);
-    ``keep_ended``: how many ended streams are remembered for late events.
+    ``keep_ended``: how many ended streams are remembered for late events; ``relay``: a
+    :class:`~pluginkit.messages.RedisRelay` sharing the streams with other replicas (watch and cancel from any).
     """
 
     def __init__(
@@ -198,6 +202,7 @@ class MessageHub:
         max_stream_bytes: int = 16 * 1024 * 1024,
         idle_timeout: float | None = 300.0,
         keep_ended: int = 4096,
+        relay: RedisRelay | None = None,
     ) -> None:
         self.max_streams_per_plugin = max_streams_per_plugin
         self.max_chunk_bytes, self.max_stream_bytes = max_chunk_bytes, max_stream_bytes
@@ -211,6 +216,10 @@ class MessageHub:
         self._next_expiry = 0.0 if idle_timeout is not None else math.inf  # when to look for idle streams next
         #: Events ended by the hub itself under its lock (idle streams), for the callbacks once it is released.
         self._expired: list[FrontendEvent] = []
+        #: Shares the streams with other replicas' hubs (``None``: this process only).
+        self.relay = relay
+        if relay is not None:
+            relay.attach(self)
 
     # -- frontends ---------------------------------------------------------------------------------------------
     def subscribe(
@@ -305,6 +314,8 @@ class MessageHub:
                         subscription.instance_id is None or subscription.instance_id == instance_id
                     ):
                         subscription._push(event)
+                if self.relay is not None:
+                    self.relay.published(event, plugin_id, instance_id)
         finally:
             lock.release()
         if event is None:
@@ -401,11 +412,18 @@ class MessageHub:
         """The user cancels a stream of ``instance_id``: it becomes Cancelled, the frontends get ``stream_cancel``
         from the host, and the plugin's next send for it fails with ``StreamCancelled``. ``False`` when the stream
         is not an open stream of that instance."""
+        relay = self.relay
         with self._lock:
             stream = self._streams.get(stream_id)
-            if stream is None or stream.instance_id != instance_id or stream.status not in LIVE:
+            if stream is None:
+                if relay is None or stream_id in self._ended:
+                    return False
+            elif stream.instance_id != instance_id or stream.status not in LIVE:
                 return False
-            event = self._end(stream, StreamStatus.CANCELLED, "")
+            else:
+                event = self._end(stream, StreamStatus.CANCELLED, "")
+        if stream is None:  # served by another replica, maybe
+            return relay is not None and relay.cancel(instance_id, stream_id)
         self._call_back(event, stream.plugin_id, instance_id)
         return True
 
@@ -414,7 +432,10 @@ class MessageHub:
         """The host's view of a stream (ended streams while remembered), ``None`` when unknown."""
         with self._lock:
             stream = self._streams.get(stream_id)
-            return stream.status if stream is not None else self._ended.get(stream_id)
+            status = stream.status if stream is not None else self._ended.get(stream_id)
+        if status is None and self.relay is not None:
+            return self.relay.status(stream_id)
+        return status
 
     def streams(self, *, plugin_id: str | None = None, instance_id: str | None = None) -> list[StreamInfo]:
         """The open streams, oldest first, of one plugin or instance or all."""
@@ -474,10 +495,23 @@ class MessageHub:
         if len(ended) > self.keep_ended:
             ended.popitem(last=False)
 
-    def _push(self, event: FrontendEvent, plugin_id: str, instance_id: str) -> None:
+    def _push(self, event: FrontendEvent, plugin_id: str, instance_id: str, *, relayed: bool = False) -> None:
         for subscription in self._subscriptions:
             if subscription._wants(plugin_id, instance_id):
                 subscription._push(event)
+        if self.relay is not None and not relayed:
+            self.relay.published(event, plugin_id, instance_id)
+
+    def _relayed(self, event: FrontendEvent, plugin_id: str, instance_id: str) -> None:
+        """Another replica's event (from the relay): for this hub's subscribers and callbacks."""
+        with self._lock:
+            self._push(event, plugin_id, instance_id, relayed=True)
+        self._call_back(event, plugin_id, instance_id)
+
+    def close(self) -> None:
+        """Stop relaying to other replicas (a hub without a relay has nothing to close)."""
+        if self.relay is not None:
+            self.relay.close()
 
     def _publish(self, event: FrontendEvent, plugin_id: str, instance_id: str) -> None:
         with self._lock:
