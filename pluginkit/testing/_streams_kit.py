@@ -12,7 +12,7 @@ and ends, and that it stops producing once the user cancels.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from pluginkit import PluginKitError
 from pluginkit.messages import (
     LIVE,
     FrontendEvent,
+    HistoryMessage,
     InstanceMetadata,
     MessageHost,
     PluginInstanceContext,
@@ -191,19 +192,20 @@ class MessagePluginContract:
     table and ends; it stops producing once the user cancels."""
 
     @pytest.fixture
-    def host(self, pluginkit_message_plugin: Any) -> Iterator[MessageHost]:
-        for manager in loaded(pluginkit_message_plugin):
-            yield MessageHost(manager)
+    def subject(self, pluginkit_message_plugin: Any) -> Any:
+        return pluginkit_message_plugin
 
-    def _conversation(self, host: MessageHost, message: str, *, cancel: bool = False) -> list[FrontendEvent]:
-        """One message to a fresh, mounted, connected instance; with ``cancel``, the user cancels each stream as
-        soon as it starts. The frontends' events, once the plugin's answer is done."""
+    def _conversation(self, subject: Any, message: str, *, cancel: bool = False) -> list[FrontendEvent]:
+        """One message to a fresh, mounted, connected instance, under a manager of its own (a crash fuses the
+        plugin: each drawn message starts afresh); with ``cancel``, the user cancels each stream as soon as it
+        starts. The frontends' events, once the plugin's answer is done."""
+        for manager in loaded(subject):
+            return self._talk(MessageHost(manager), message, cancel)
+        raise AssertionError("the plugin did not load")
 
+    def _talk(self, host: MessageHost, message: str, cancel: bool) -> list[FrontendEvent]:
         async def talk() -> list[FrontendEvent]:
-            try:
-                instance = (await host.acreate("under-test")).instance_id
-            except PluginKitError as error:  # a crash on an earlier message fused it
-                raise AssertionError(f"the plugin is out after a crash (plugin_error): {error.message}") from None
+            instance = (await host.acreate("under-test")).instance_id
             host.mount(instance)
             host.connect(instance)
             screen = host.hub.subscribe(instance_id=instance)
@@ -227,30 +229,33 @@ class MessagePluginContract:
 
         return asyncio.run(talk())
 
-    def test_answers_any_message_and_ends_its_streams(self, host: MessageHost) -> None:
+    def test_answers_any_message_and_ends_its_streams(self, subject: Any) -> None:
         given, st = _hypothesis()
 
         @_settings()
         @given(message=st.text(max_size=200))
         def check(message: str) -> None:
-            for stream_id, kinds in _streams(self._conversation(host, message)).items():
+            for stream_id, kinds in _streams(self._conversation(subject, message)).items():
                 assert kinds[0] == "stream_start", f"{stream_id}: {kinds}"
                 assert kinds[-1] in ("stream_end", "stream_cancel"), f"{stream_id} never ended: {kinds}"
                 assert kinds.count("stream_end") + kinds.count("stream_cancel") == 1, f"{stream_id}: {kinds}"
 
         check()
 
-    def test_stops_once_the_user_cancels(self, host: MessageHost) -> None:
-        events = self._conversation(host, "Tell me something, word by word.", cancel=True)
+    def test_stops_once_the_user_cancels(self, subject: Any) -> None:
+        events = self._conversation(subject, "Tell me something, word by word.", cancel=True)
         for stream_id, kinds in _streams(events).items():
             assert "stream_cancel" in kinds, f"{stream_id}: {kinds}"
             after = kinds[kinds.index("stream_cancel") + 1:]
             assert after == [], f"{stream_id} sent {after} after the user cancelled it"
 
-    def test_the_lifecycle(self, host: MessageHost) -> None:
-        from pluginkit.messages import HistoryMessage  # deferred: only this test builds a history
+    def test_the_lifecycle(self, subject: Any) -> None:
+        for manager in loaded(subject):
+            self._lifecycle(MessageHost(manager))
 
-        context = host.create("under-test", history=[HistoryMessage(id="1", type="normal", content="hi", role="user")])
+    def _lifecycle(self, host: MessageHost) -> None:
+        first = HistoryMessage(id="1", type="normal", content="hi", role="user")
+        context = host.create("under-test", history=[first])
         instance = context.instance_id
         host.mount(instance)
         host.connect(instance)
