@@ -26,6 +26,7 @@ from pluginkit.messages._types import HistoryMessage, InstanceMetadata
 
 __all__ = ["KEEP_ENDED", "PluginInstanceContext"]
 
+_ACTIVE, _FINALIZING = StreamStatus.ACTIVE, StreamStatus.FINALIZING
 #: Ended streams an instance still answers ``get_stream_status`` for.
 KEEP_ENDED: Final = 256
 
@@ -114,7 +115,7 @@ class PluginInstanceContext:
         """Send one chunk; ``is_final`` moves the stream to Finalizing."""
         # _check and _send_chunk written out for the legal case: every chunk of every stream comes here
         status = self._streams.get(stream_id)
-        if status is not StreamStatus.ACTIVE and status is not StreamStatus.FINALIZING:  # the table says why not
+        if status is not _ACTIVE and status is not _FINALIZING:  # the table says why not
             self._check(Operation.SEND, stream_id)
         if chunk.__class__ is not str:
             self._send_chunk(stream_id, chunk, is_final)  # refuses it

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import itertools
 import json
 import logging
@@ -60,9 +59,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{next(_IDS):016x}"
 
 
-_monotonic, _time_ns = time.monotonic, time.time_ns
-#: ``FrontendEvent((channel, payload))`` without the named tuple's Python ``__new__``.
-_event: Callable[[tuple[str, dict[str, Any]]], FrontendEvent] = functools.partial(tuple.__new__, FrontendEvent)
+_monotonic = time.monotonic
+_ACTIVE, _PAUSED, _FINALIZING = StreamStatus.ACTIVE, StreamStatus.PAUSED, StreamStatus.FINALIZING
+_new = object.__new__
 
 
 def _now_ms() -> int:
@@ -214,6 +213,9 @@ class MessageHub:
         self._subscriptions: list[Subscription] = []
         self._callbacks: list[tuple[Callable[[FrontendEvent], None], str | None, str | None]] = []
         self._next_expiry = 0.0 if idle_timeout is not None else math.inf  # when to look for idle streams next
+        #: Wall clock minus the monotonic one, refreshed by every event but chunks: a chunk's timestamp comes
+        #: from the monotonic reading it takes anyway (one clock call a chunk instead of two).
+        self._wall_offset = time.time() - time.monotonic()
         #: Events ended by the hub itself under its lock (idle streams), for the callbacks once it is released.
         self._expired: list[FrontendEvent] = []
         #: Shares the streams with other replicas' hubs (``None``: this process only).
@@ -301,19 +303,23 @@ class MessageHub:
                 stream.chunks += 1
                 stream.bytes += size
                 if is_final:
-                    stream.status = StreamStatus.FINALIZING
-                elif stream.status is StreamStatus.PAUSED:  # the seed host: data → Active
-                    stream.status = StreamStatus.ACTIVE
-                event = _event((CHANNEL_STREAM, {
-                    "type": "stream_data", "plugin_id": plugin_id, "instance_id": instance_id,
-                    "data": {"stream_id": stream_id, "chunk": chunk, "is_final": is_final},
-                    "timestamp": _time_ns() // 1_000_000,
-                }))
+                    stream.status = _FINALIZING
+                elif stream.status is _PAUSED:  # the seed host: data → Active
+                    stream.status = _ACTIVE
+                event = _new(FrontendEvent)  # its envelope is built when read (FrontendEvent.payload)
+                event.channel, event._payload = CHANNEL_STREAM, None
+                event._chunk = (plugin_id, instance_id, stream_id, chunk, is_final, now + self._wall_offset)
                 for subscription in self._subscriptions:
                     if (subscription.plugin_id is None or subscription.plugin_id == plugin_id) and (
                         subscription.instance_id is None or subscription.instance_id == instance_id
                     ):
-                        subscription._push(event)
+                        queued = subscription._events  # Subscription._push, written out for the common case
+                        if subscription.closed or len(queued) >= subscription.maxsize:
+                            subscription._push(event)
+                        else:
+                            queued.append(event)
+                            if not subscription._woken:
+                                subscription._wake()
                 if self.relay is not None:
                     self.relay.published(event, plugin_id, instance_id)
         finally:
@@ -335,6 +341,7 @@ class MessageHub:
         now = time.monotonic()
         ended_event = None
         with self._lock:
+            self._wall_offset = time.time() - now
             if self.idle_timeout is not None and now >= self._next_expiry:
                 self._expire(now)
             stream = self._streams.get(stream_id)
