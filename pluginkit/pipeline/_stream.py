@@ -47,6 +47,7 @@ from pluginkit.runtime import (
     ExecutorStream,
     Plan,
     copy_headers,
+    copy_metadata,
     current_request_id,
     merge_headers,
     run_async,
@@ -177,11 +178,13 @@ class ChunkProcessor:
         self.native = route.from_output if self.translating else None
         self._take_plans(stages)
         # One params object per stream and stage family, updated per chunk: building an 11-field object per chunk
-        # would cost more than the interceptor call itself. Built only for the stages that run.
+        # would cost more than the interceptor call itself. Built only for the stages that run. Its headers and
+        # metadata are the interceptors' own: a change they make in place reaches neither the caller's
+        # StreamResponse.headers nor the pipeline's (a lone interceptor sees it again in its later calls).
         if self.intercepting:
             self.params = _chunk_request(
-                request.format, ereq.model, request.model, request_headers, self.response_headers, request.body,
-                request_body, dict(metadata),
+                request.format, ereq.model, request.model, request_headers, copy_headers(self.response_headers),
+                request.body, request_body, copy_metadata(metadata) if metadata else {},
             )
         if self.transforming:
             self.translate_params = self._response_params(b"")
@@ -218,8 +221,8 @@ class ChunkProcessor:
     def change_headers(self, clear: list[str], headers: t.Headers) -> None:
         """Apply header changes (an interceptor's, or upstream headers known late): the next call sees them."""
         self.response_headers = merge_headers(self.response_headers, clear, headers)
-        if self.intercepting:
-            self.params.response_headers = self.response_headers
+        if self.intercepting:  # the interceptors' own copy: what they change in place stays theirs
+            self.params.response_headers = copy_headers(self.response_headers)
 
     async def header_call(self) -> t.Headers:
         """The ``chunk_index=-1`` call: interceptors may change the response headers before anything is sent."""
@@ -459,7 +462,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                     if first.partition(b"usage")[1]:
                         read_usage(first)
                     usage.ttft_ns = perf_ns() - started
-                    response.headers = processor.response_headers
+                    response.headers = copy_headers(processor.response_headers)
                     yield first
                     if source.__class__ is Replay:  # a sync executor's answer, buffered: no await per chunk
                         replay: Any = source
@@ -487,7 +490,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                     timed = out is not None
                     if timed:
                         usage.ttft_ns = perf_ns() - started
-                        response.headers = processor.response_headers  # sent with the first chunk
+                        response.headers = copy_headers(processor.response_headers)  # sent with the first chunk
                         yield out
                     async for chunk in source:
                         out = step(processor, chunk)
@@ -497,7 +500,7 @@ async def stream_chunks(pipeline: Pipeline, response: StreamResponse) -> AsyncGe
                         if out is not None:
                             if not timed:
                                 usage.ttft_ns, timed = perf_ns() - started, True
-                                response.headers = processor.response_headers
+                                response.headers = copy_headers(processor.response_headers)
                             yield out
         except PluginKitError as exc:
             raise StageError("executor.execute_stream", exc, trace) from None
@@ -573,7 +576,7 @@ async def _open(
             processor = ChunkProcessor(
                 pipeline, request, ereq, route, headers, body, metadata, trace, read_usage, upstream
             )
-            response.headers = await processor.header_call()
+            response.headers = copy_headers(await processor.header_call())  # the interceptors' params keep theirs
         except BaseException:
             await _close(source)
             raise

@@ -130,3 +130,39 @@ def test_no_stage_sees_another_stages_in_place_changes() -> None:
     assert (request.headers, request.query, request.metadata) == (HEADERS, QUERY, METADATA)
     assert [(c.metadata, c.attributes) for c in credentials] == [({"project": {"id": "p1"}}, {"region": "eu"})] * 2
     assert response.headers == {"X-Up": ["1"]}
+
+
+class ChunkVandal:
+    """A lone stream interceptor that changes its params' headers and metadata in place on every call."""
+
+    def __init__(self) -> None:
+        self.seen_request: list[dict[str, list[str]]] = []
+
+    @hookimpl
+    def response_intercept_stream_chunk(self, params: t.StreamChunkInterceptRequest) -> t.StreamChunkInterceptResult:
+        self.seen_request.append(copy.deepcopy(params.request_headers))
+        vandalise(params.response_headers)
+        vandalise(params.request_headers)
+        vandalise(params.metadata)
+        return t.StreamChunkInterceptResult(body=params.body)
+
+
+def test_a_stream_interceptors_in_place_changes_do_not_reach_the_answer_or_the_caller() -> None:
+    from tests.pipeline.test_pipeline import native_pipeline
+
+    interceptor = ChunkVandal()
+    pipeline, _ = native_pipeline([b"a", b"b", b"c"], ("vandal", interceptor))
+    request = Request(
+        format="openai", model="m", body=b"{}", stream=True, headers=copy.deepcopy(HEADERS),
+        metadata=copy.deepcopy(METADATA),
+    )
+
+    async def run() -> tuple[list[bytes], Any]:
+        stream = pipeline.stream(request)
+        return [chunk async for chunk in stream], stream
+
+    chunks, stream = asyncio.run(run())
+    assert chunks == [b"a", b"b", b"c"]
+    assert "X-Vandal" not in stream.headers and stream.headers["Content-Type"] == ["text/event-stream"]
+    assert (request.headers, request.metadata) == (HEADERS, METADATA)
+    assert interceptor.seen_request[0] == HEADERS  # the header call saw the request as the client sent it
