@@ -32,6 +32,15 @@ KEEP_ENDED: Final = 256
 
 #: ``call_other_plugin(plugin_id, message) -> reply or None``, as the host provides it.
 CallOther = Callable[[str, str], "str | None"]
+#: The host app's settings: a mapping, or a function of the key (``None``: it has none).
+AppConfig = Mapping[str, str] | Callable[[str], str | None] | None
+
+
+def app_config_value(config: AppConfig, key: str) -> str | None:
+    """The seed's ``get_app_config(key)``: the setting, or ``None``."""
+    if config is None:
+        return None
+    return config(key) if callable(config) else config.get(key)
 
 
 class PluginInstanceContext:
@@ -49,7 +58,7 @@ class PluginInstanceContext:
         *,
         instance_id: str | None = None,
         history: Iterable[HistoryMessage] | None = None,
-        app_config: Mapping[str, str] | Callable[[str], str | None] | None = None,
+        app_config: AppConfig = None,
         call_other_plugin: CallOther | None = None,
     ) -> None:
         metadata = metadata if metadata is not None else InstanceMetadata(id=plugin_id)
@@ -90,10 +99,7 @@ class PluginInstanceContext:
         return self._hub.send_to_frontend(self.plugin_id, self.instance_id, event, payload)
 
     def get_app_config(self, key: str) -> str | None:
-        config = self._app_config
-        if config is None:
-            return None
-        return config(key) if callable(config) else config.get(key)
+        return app_config_value(self._app_config, key)
 
     def call_other_plugin(self, plugin_id: str, message: str) -> str | None:
         return None if self._call_other is None else self._call_other(plugin_id, message)

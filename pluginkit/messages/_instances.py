@@ -14,15 +14,14 @@ import contextvars
 import copy
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
 from pluginkit.messages import _types as m
-from pluginkit.messages._context import PluginInstanceContext
+from pluginkit.messages._context import AppConfig, PluginInstanceContext, app_config_value
 from pluginkit.messages._hub import MessageHub
-from pluginkit.messages._states import LIVE
 from pluginkit.runtime import PluginState
 
 if TYPE_CHECKING:
@@ -64,7 +63,7 @@ class MessageHost:
         manager: PluginManager,
         hub: MessageHub | None = None,
         *,
-        app_config: Mapping[str, str] | Callable[[str], str | None] | None = None,
+        app_config: AppConfig = None,
     ) -> None:
         self.manager = manager
         self.hub = hub if hub is not None else MessageHub()
@@ -130,9 +129,8 @@ class MessageHost:
         try:
             self._hook(context, "message.dispose", m.InstanceRef(instance_id=instance_id))
         finally:
-            for stream in self.hub.streams(instance_id=instance_id):
-                if stream.status in {s.value for s in LIVE}:
-                    self.hub.cancel(instance_id, stream.id)
+            for stream in self.hub.streams(instance_id=instance_id):  # the open ones
+                self.hub.cancel(instance_id, stream.id)
             self._drop(instance_id)
 
     def handle(self, instance_id: str, message: str) -> str:
@@ -259,15 +257,15 @@ class MessageHost:
     def _call_other(self, plugin_id: str, message: str) -> str | None:
         """The seed's ``call_other_plugin``: the message goes to the other plugin's oldest live instance; ``None``
         when it has none."""
-        target = next((i for i in self.instances(plugin_id)), None)
-        if target is None:
+        targets = self.instances(plugin_id)
+        if not targets:
             return None
         depth = _depth.get()
         if depth >= MAX_CALL_DEPTH:
             raise PluginKitError("invalid_request", f"call_other_plugin nested {MAX_CALL_DEPTH} deep")
         token = _depth.set(depth + 1)
         try:
-            return self.handle(target, message)
+            return self.handle(targets[0], message)
         finally:
             _depth.reset(token)
 
@@ -278,7 +276,7 @@ class MessageHost:
             return self.context_for(caller, params.instance_id)
 
         def config(params: m.AppConfigRequest, caller: str) -> m.AppConfigValue:
-            value = PluginInstanceContext(self.hub, caller, app_config=self.app_config).get_app_config(params.key)
+            value = app_config_value(self.app_config, params.key)
             return m.AppConfigValue(found=value is not None, value=value or "")
 
         def other(params: m.OtherPluginCall, caller: str) -> m.MessageReply:

@@ -165,7 +165,7 @@ class Trace:
 #: clock at arrival as ``time.time()``, client format, latency in ns, provider, credential id, executor type).
 UsageFacts = tuple[str, float, str, int, str, str, str]
 _from_timestamp = datetime.fromtimestamp
-usage_of = builder(
+_usage_of = builder(
     t.UsageRecord, "model", "requested_at", "source", "latency_ns", "provider", "auth_id", "executor_type"
 )
 
@@ -173,7 +173,7 @@ usage_of = builder(
 def usage_from_facts(facts: UsageFacts) -> t.UsageRecord:
     """The usage record ``facts`` describe (token counts are read separately, from the answer)."""
     model, arrived, source, latency_ns, provider, auth_id, executor_type = facts
-    return usage_of(model, _from_timestamp(arrived, UTC), source, latency_ns, provider, auth_id, executor_type)
+    return _usage_of(model, _from_timestamp(arrived, UTC), source, latency_ns, provider, auth_id, executor_type)
 
 
 @attrs.define

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pluginkit import types as t
@@ -43,7 +42,6 @@ from pluginkit.pipeline._model import (
     UsageFacts,
     response_request,
     usage_from_facts,
-    usage_of,
 )
 from pluginkit.pipeline._stream import StreamResponse, stream_chunks
 from pluginkit.pipeline._usage import UsageQueue
@@ -61,7 +59,7 @@ from pluginkit.wire._payload import builder, copier
 
 __all__ = ["ExecutorChoice", "Pipeline", "StageError"]
 
-perf_ns, wall_clock, from_timestamp = time.perf_counter_ns, time.time, datetime.fromtimestamp
+perf_ns, wall_clock = time.perf_counter_ns, time.time
 _NO_TRIES: frozenset[str] = frozenset()
 #: What the front stages made of a request: the headers, body and metadata every later stage sees.
 #: Bound of a snapshot's route cache (client format × provider pairs).
@@ -351,18 +349,14 @@ class Pipeline:
             credential, latency = pick.credential.id, ended - trace.started_ns
             # nothing to read without the word (the reader looks for it too)
             unread = payload if payload.find(b'"usage"') >= 0 else b""
+            facts: UsageFacts = (
+                request.model, arrived, request.format, latency, choice.provider, credential, choice.usage_type
+            )
             if not stages.usage.impls:  # only the caller may ask for the record: built when it does (Response.usage)
-                facts: UsageFacts = (
-                    request.model, arrived, request.format, latency, choice.provider, credential, choice.usage_type
-                )
                 return _response(
                     200, result_headers, body_out, trace, None, credential, choice.provider, unread, facts
                 )
-            # a usage plugin gets the record: built (usage_from_facts written out), with its counts, now
-            usage = usage_of(
-                request.model, from_timestamp(arrived, UTC), request.format, latency, choice.provider, credential,
-                choice.usage_type,
-            )
+            usage = usage_from_facts(facts)  # a usage plugin gets the record, with its counts, now
             if unread:
                 usage_from_body(unread, usage.detail)
             self._offer_usage(usage, ended, trace)

@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from pluginkit import abi
@@ -32,11 +32,16 @@ _READ_SIZE = 32 * 1024
 
 
 _chunk = builder(t.StreamChunk, "payload", "err")
-#: The host callbacks HostServices answers itself.
-_BUILT_IN = frozenset({
-    "host.log", "host.http.do", "host.http.do_stream", "host.http.stream_read", "host.http.stream_close",
-    "host.stream.emit", "host.stream.close",
-})
+#: The host callbacks HostServices answers itself → its method answering each (``host.log`` also takes the caller).
+_OWN = {
+    "host.log": "log",
+    "host.http.do": "http_do",
+    "host.http.do_stream": "http_do_stream",
+    "host.http.stream_read": "http_stream_read",
+    "host.http.stream_close": "http_stream_close",
+    "host.stream.emit": "stream_emit",
+    "host.stream.close": "stream_close",
+}
 
 
 def host_error(message: str) -> PluginKitError:
@@ -226,7 +231,7 @@ class HostServices:
         """Answer the host callback ``method`` (a ``host.*`` method of a family's table) with
         ``handler(params, plugin_id)``; ``plugin_id`` is the calling plugin, ``"host"`` for the host itself.
         A family whose host side lives above the runtime (the message hub) plugs in here."""
-        if not method.startswith("host.") or method in _BUILT_IN:
+        if not method.startswith("host.") or method in _OWN:
             raise ValueError(f"{method!r} is not a family's host callback")
         self._provided[method] = handler
 
@@ -357,22 +362,14 @@ class HostServices:
 
     def handle(self, method: str, params: Any, plugin_id: str = "host") -> Any:
         """Answer a ``host.*`` method by name with typed params."""
-        handlers: Mapping[str, Any] = {
-            "host.http.do": self.http_do,
-            "host.http.do_stream": self.http_do_stream,
-            "host.http.stream_read": self.http_stream_read,
-            "host.http.stream_close": self.http_stream_close,
-            "host.stream.emit": self.stream_emit,
-            "host.stream.close": self.stream_close,
-        }
-        if method == "host.log":
+        own = _OWN.get(method)
+        if own == "log":
             return self.log(params, plugin_id)
-        handler = handlers.get(method)
-        if handler is None:
-            provided = self._provided.get(method)
-            if provided is None:
-                if method in abi.METHODS:
-                    raise host_error(f"host callback {method!r} has no host side here (its family's is not attached)")
-                raise host_error(f"unknown host callback {method!r}")
-            return provided(params, plugin_id)
-        return handler(params)
+        if own is not None:
+            return getattr(self, own)(params)
+        provided = self._provided.get(method)
+        if provided is None:
+            if method in abi.METHODS:
+                raise host_error(f"host callback {method!r} has no host side here (its family's is not attached)")
+            raise host_error(f"unknown host callback {method!r}")
+        return provided(params, plugin_id)

@@ -31,7 +31,7 @@ from pluginkit.messages import (
 )
 from pluginkit.testing._kits import REFUSALS, _hypothesis, _settings, loaded
 
-__all__ = ["EXPECTED", "OPERATIONS_UNDER_TEST", "MessagePluginContract", "StreamHubContract"]
+__all__ = ["EXPECTED", "OPERATIONS_UNDER_TEST", "STEPS_TO", "MessagePluginContract", "StreamHubContract"]
 
 S, K = StreamStatus, StreamErrorKind
 #: The operations that change a stream, by a short name, as a plugin calls them.
@@ -70,7 +70,7 @@ EXPECTED: dict[tuple[str, StreamStatus], StreamStatus | StreamErrorKind] = {
     **{("cancel", s): K.INVALID_STATE for s in _ENDED},
 }
 #: How to bring a fresh stream to each state.
-_TO: dict[StreamStatus, tuple[str, ...]] = {
+STEPS_TO: dict[StreamStatus, tuple[str, ...]] = {
     S.ACTIVE: (), S.PAUSED: ("pause",), S.FINALIZING: ("send_final",), S.COMPLETED: ("end_ok",),
     S.ERROR: ("end_error",), S.CANCELLED: ("cancel",),
 }
@@ -87,7 +87,7 @@ class StreamHubContract:
         for (operation, start), expected in EXPECTED.items():
             ctx = self._context(pluginkit_stream_hub())
             stream_id = ctx.send_message_stream_start()
-            for step in _TO[start]:
+            for step in STEPS_TO[start]:
                 OPERATIONS_UNDER_TEST[step](ctx, stream_id)
             assert ctx.get_stream_status(stream_id) is start
             try:

@@ -24,6 +24,10 @@ from pluginkit.messages import (
     SubscriptionOverflow,
 )
 
+# the seed's table written out, and the operations as a plugin calls them: the stream-hub kit's
+from pluginkit.testing._streams_kit import EXPECTED, STEPS_TO
+from pluginkit.testing._streams_kit import OPERATIONS_UNDER_TEST as OPS
+
 S = StreamStatus
 K = StreamErrorKind
 
@@ -35,54 +39,10 @@ def instance(hub: MessageHub, plugin_id: str = "echo", instance_id: str = "echo-
 def stream_in(ctx: PluginInstanceContext, status: StreamStatus) -> str:
     """A stream brought to ``status`` through the API."""
     stream_id = ctx.send_message_stream_start()
-    steps = {
-        S.ACTIVE: [],
-        S.PAUSED: [lambda: ctx.send_message_stream_pause(stream_id)],
-        S.FINALIZING: [lambda: ctx.send_message_stream(stream_id, "last", True)],
-        S.COMPLETED: [lambda: ctx.send_message_stream_end(stream_id, True)],
-        S.ERROR: [lambda: ctx.send_message_stream_end(stream_id, False, "upstream failed")],
-        S.CANCELLED: [lambda: ctx.send_message_stream_cancel(stream_id)],
-    }[status]
-    for step in steps:
-        step()
+    for step in STEPS_TO[status]:
+        OPS[step](ctx, stream_id)
     assert ctx.get_stream_status(stream_id) is status
     return stream_id
-
-
-#: The seed's table, written out: (operation, from state) → the state after it, or the error it raises.
-OPS: dict[str, Any] = {
-    "send": lambda ctx, sid: ctx.send_message_stream(sid, "x"),
-    "send_final": lambda ctx, sid: ctx.send_message_stream(sid, "x", True),
-    "batch": lambda ctx, sid: ctx.send_message_stream_batch(sid, ["a", "b"]),
-    "end_ok": lambda ctx, sid: ctx.send_message_stream_end(sid, True),
-    "end_error": lambda ctx, sid: ctx.send_message_stream_end(sid, False, "boom"),
-    "pause": lambda ctx, sid: ctx.send_message_stream_pause(sid),
-    "resume": lambda ctx, sid: ctx.send_message_stream_resume(sid),
-    "cancel": lambda ctx, sid: ctx.send_message_stream_cancel(sid),
-}
-ENDED_ERROR = {s: K.STREAM_ALREADY_ENDED for s in (S.COMPLETED, S.ERROR, S.CANCELLED)}
-EXPECTED: dict[tuple[str, StreamStatus], StreamStatus | StreamErrorKind] = {
-    **{("send", s): s for s in (S.ACTIVE, S.FINALIZING)},
-    ("send", S.PAUSED): K.INVALID_STATE,
-    **{("send", s): e for s, e in ENDED_ERROR.items()},
-    **{("send_final", s): S.FINALIZING for s in (S.ACTIVE, S.FINALIZING)},
-    ("send_final", S.PAUSED): K.INVALID_STATE,
-    **{("send_final", s): e for s, e in ENDED_ERROR.items()},
-    **{("batch", s): S.FINALIZING for s in (S.ACTIVE, S.FINALIZING)},
-    ("batch", S.PAUSED): K.INVALID_STATE,
-    **{("batch", s): e for s, e in ENDED_ERROR.items()},
-    # end checks no state (the seed); the host refuses events for streams that have ended: SendFailed
-    **{("end_ok", s): S.COMPLETED for s in (S.ACTIVE, S.PAUSED, S.FINALIZING)},
-    **{("end_error", s): S.ERROR for s in (S.ACTIVE, S.PAUSED, S.FINALIZING)},
-    **{("end_ok", s): K.SEND_FAILED for s in (S.COMPLETED, S.ERROR, S.CANCELLED)},
-    **{("end_error", s): K.SEND_FAILED for s in (S.COMPLETED, S.ERROR, S.CANCELLED)},
-    ("pause", S.ACTIVE): S.PAUSED,
-    **{("pause", s): K.INVALID_STATE for s in S if s is not S.ACTIVE},
-    ("resume", S.PAUSED): S.ACTIVE,
-    **{("resume", s): K.INVALID_STATE for s in S if s is not S.PAUSED},
-    **{("cancel", s): S.CANCELLED for s in (S.ACTIVE, S.PAUSED, S.FINALIZING)},
-    **{("cancel", s): K.INVALID_STATE for s in (S.COMPLETED, S.ERROR, S.CANCELLED)},
-}
 
 
 @pytest.mark.parametrize(("operation", "start"), sorted(EXPECTED, key=lambda k: (k[0], k[1].value)))
