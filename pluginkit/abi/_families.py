@@ -24,6 +24,7 @@ FAMILIES = (
     "pluginkit.tools._methods",
     "pluginkit.sessions._methods",
     "pluginkit.messages._methods",
+    "pluginkit.providers._methods",
 )
 
 

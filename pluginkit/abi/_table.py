@@ -138,8 +138,12 @@ class Method:
     #: Whether hookimpls may be ``async def``. Identifier methods are called while registries are built and
     #: must answer synchronously.
     may_be_async: bool = attrs.field(kw_only=True, default=True)
-    #: Default time limit of one plugin's answer, in seconds (``None``: no limit).
+    #: Default time limit of one plugin's answer, in seconds (``None``: no limit). For a method that
+    #: :attr:`yields`, the limit of the whole stream, as a Go context's deadline bounds a channel's producer.
     timeout: float | None = attrs.field(kw_only=True, default=30.0)
+    #: Whether the hookimpl answers a stream: it returns (or is) a sync or async iterator of ``result`` items, and
+    #: the call's answer is a :class:`~pluginkit.runtime.PluginStream` that checks each item.
+    yields: bool = attrs.field(kw_only=True, default=False)
 
     @property
     def hook_name(self) -> str:

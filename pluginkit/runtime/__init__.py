@@ -17,9 +17,11 @@ from pluginkit.runtime._manager import PluginManager
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, NoteSink, Plan
 from pluginkit.runtime._plugin import PluginInfo, PluginRecord, PluginState
 from pluginkit.runtime._runners import run_async
-from pluginkit.runtime._runtime import Runtime
+from pluginkit.runtime._runtime import DEFAULT, Runtime
+from pluginkit.runtime._yields import PluginStream
 
 __all__ = [
+    "DEFAULT",
     "EMPTY",
     "ExecutorStream",
     "Failed",
@@ -33,6 +35,7 @@ __all__ = [
     "PluginManager",
     "PluginRecord",
     "PluginState",
+    "PluginStream",
     "Runtime",
     "call_sync",
     "copy_headers",

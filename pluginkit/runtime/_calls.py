@@ -16,6 +16,7 @@ from pluginkit.runtime._escapes import belongs_to_host
 from pluginkit.runtime._loop import CallAbandoned, Escaped, guarded
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
 from pluginkit.runtime._threads import bounded
+from pluginkit.runtime._yields import PluginStream
 from pluginkit.wire import WireError, check_text, to_wire
 
 if TYPE_CHECKING:
@@ -85,9 +86,11 @@ async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> A
 
 def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
     """A returned value → the answer: typed results pass, ``None`` is :data:`EMPTY`, a dict is decoded, anything
-    else crashes the plugin."""
+    else crashes the plugin. A method that ``yields`` is answered by a stream (:mod:`~pluginkit.runtime._yields`)."""
     if value.__class__ is plan.result_type:
         return value
+    if plan.method.yields:
+        return stream_answer(plan, impl, value, runtime)
     if value is None:
         return EMPTY
     if isinstance(value, plan.result_type):
@@ -100,6 +103,20 @@ def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
             return runtime.crash(plan, impl, wrong)
     return runtime.crash(
         plan, impl, TypeError(f"answered {type(value).__name__}, expected {plan.result_type.__name__}")
+    )
+
+
+def stream_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
+    """What a streaming hookimpl's return value comes to: a :class:`PluginStream` (``None``: an empty one), or a
+    crash when it is no iterator at all."""
+    if value is None:
+        value = ()
+    if hasattr(value, "__anext__") or hasattr(value, "__aiter__") or (
+        hasattr(value, "__iter__") and not isinstance(value, str | bytes | bytearray | dict)
+    ):
+        return PluginStream(plan, impl, runtime, value, failure)
+    return runtime.crash(
+        plan, impl, TypeError(f"answered {type(value).__name__}, expected an iterator of {plan.result_type.__name__}")
     )
 
 

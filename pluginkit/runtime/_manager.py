@@ -39,7 +39,7 @@ from pluginkit.runtime._plan import Impl, NoteSink, Plan
 from pluginkit.runtime._plugin import PluginInfo, PluginRecord, PluginState
 from pluginkit.runtime._registration import reconfigure_plugin, register_plugin
 from pluginkit.runtime._runners import run_async
-from pluginkit.runtime._runtime import Runtime
+from pluginkit.runtime._runtime import DEFAULT, Default, Runtime
 from pluginkit.wire import Envelope
 
 __all__ = ["PluginManager"]
@@ -84,6 +84,7 @@ class PluginManager:
         self._closing = False
         self._loaded = False
         self.conflicts: tuple[Conflict, ...] = ()
+        self._excluded: dict[str, str] = {}
         self.invalid_entry_points: tuple[tuple[str, str, str], ...] = ()
 
     # -- discovery and loading ------------------------------------------------------------------------------
@@ -125,6 +126,18 @@ class PluginManager:
                 self.runtime.invalidate()
             return self._records[plugin_id].snapshot()
 
+    def exclude(self, plugin_id: str, reason: str) -> None:
+        """Leave the installed plugin ``plugin_id`` out, for ``reason``: :meth:`load` does not import it, and if it
+        is active already it stops being called. Its state is ``failed`` with the reason, as for a plugin that
+        failed to load. For families that judge an installed plugin by what it ships before it is imported (two
+        providers of one name, seed 003)."""
+        with self._lock:
+            self._excluded[plugin_id] = reason
+            record = self._records.get(plugin_id)
+            if record is not None and record.state is PluginState.ACTIVE:
+                self._fail(record, "plugin_unavailable", reason)
+                self.runtime.invalidate()
+
     def _load_entry_point(self, installed: InstalledPlugin) -> None:
         settings = self.config.for_plugin(installed.id)
         record = PluginRecord(
@@ -136,6 +149,10 @@ class PluginManager:
         selected, why = self.config.selected(record.id)
         if not selected:
             record.state, record.reason = PluginState.DISABLED, why
+            return
+        excluded = self._excluded.get(record.id)
+        if excluded is not None:
+            self._fail(record, "plugin_unavailable", excluded)
             return
         started = time.perf_counter()
         try:
@@ -312,26 +329,31 @@ class PluginManager:
         finally:
             runtime.end(token)
 
-    def call_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
+    def call_plugin(
+        self, plugin_id: str, method: str, params: Any = None, *, timeout: float | Default | None = DEFAULT
+    ) -> Any:
         """Run ``method`` on one plugin only — its error is the answer, time limits and fusing apply as usual.
 
         For families that route to a plugin themselves (a tool's owner, a chosen session store). Raises
-        ``not_found`` when the plugin is not active or does not implement the method.
+        ``not_found`` when the plugin is not active or does not implement the method. ``timeout`` replaces the
+        method's time limit for this call (``None``: none).
         """
         runtime = self.runtime
         token = runtime.begin(method)
         try:
-            plan = runtime.plan(method, plugin_id)
+            plan = runtime.plan(method, plugin_id, timeout=timeout)
             return plan.runner(plan, _own(plan, params), runtime, None)
         finally:
             runtime.end(token)
 
-    async def acall_plugin(self, plugin_id: str, method: str, params: Any = None) -> Any:
+    async def acall_plugin(
+        self, plugin_id: str, method: str, params: Any = None, *, timeout: float | Default | None = DEFAULT
+    ) -> Any:
         """:meth:`call_plugin` on the running event loop."""
         runtime = self.runtime
         token = runtime.begin(method)
         try:
-            plan = runtime.plan(method, plugin_id)
+            plan = runtime.plan(method, plugin_id, timeout=timeout)
             return await run_async(plan, _own(plan, params), runtime)
         finally:
             runtime.end(token)

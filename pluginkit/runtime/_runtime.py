@@ -7,6 +7,7 @@ coroutine on its loop — through these named calls, never through the manager's
 
 from __future__ import annotations
 
+import enum
 import itertools
 import logging
 import time
@@ -39,6 +40,16 @@ MAX_OWNER_KEYS = 256
 LIFECYCLE = frozenset({"plugin.register", "plugin.reconfigure", "plugin.shutdown"})
 
 
+class Default(enum.Enum):
+    """The type of :data:`DEFAULT`."""
+
+    TOKEN = enum.auto()
+
+
+#: "The method's own time limit" (as configured), where ``None`` would mean "no limit".
+DEFAULT = Default.TOKEN
+
+
 class Runtime:
     """Plans, call accounting, crash reports, owners and the loop thread of one manager."""
 
@@ -63,10 +74,14 @@ class Runtime:
         self.watchdog = Watchdog(self.overran)
 
     # -- plans -----------------------------------------------------------------------------------------------------
-    def plan(self, method: str, only: str | None = None) -> Plan:
+    def plan(self, method: str, only: str | None = None, *, timeout: float | Default | None = DEFAULT) -> Plan:
         """The plan of ``method`` (``only``: calling just that plugin, whatever the method's rule, or
-        ``not_found``). Built on first use and kept until the plugins change."""
+        ``not_found``). Built on first use and kept until the plugins change. ``timeout`` replaces the time limit
+        of the method and its configuration (``None``: no limit) — for a family whose limits are per call, as
+        seed 003's are per service; each distinct limit is a plan of its own."""
         key = method if only is None else f"{method}@{only}"
+        if timeout is not DEFAULT:
+            key = f"{key}~{timeout}"
         plan = self.plans.get(key)
         if plan is not None:
             return plan
@@ -93,8 +108,8 @@ class Runtime:
                     impls.append(((-record.priority, tier, record.id), Impl(record, hookimpl)))
             impls.sort(key=lambda pair: pair[0])
             config = manager.config
-            plan = Plan(spec, [impl for _, impl in impls], config.timeouts.get(method, spec.timeout),
-                        config.fuse.get(method, True))
+            limit = config.timeouts.get(method, spec.timeout) if timeout is DEFAULT else timeout
+            plan = Plan(spec, [impl for _, impl in impls], limit, config.fuse.get(method, True))
             if only is not None and not plan.impls:
                 raise PluginKitError("not_found", f"plugin {only!r} is not active or does not implement {method}")
             prepare(plan, pinned=only is not None)  # pinned: exactly that plugin answers
