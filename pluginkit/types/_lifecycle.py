@@ -130,6 +130,8 @@ class Capabilities:
     session_store: bool = False
     #: ``message.*``: the plugin answers chat messages, and may stream its answers (seed 000).
     message_plugin: bool = False
+    #: ``provider.*``: the plugin is an AI-service provider with a manifest (seed 003).
+    ai_provider: bool = False
 
     def declared(self) -> frozenset[str]:
         """The names of the boolean capability flags that are set."""

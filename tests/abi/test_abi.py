@@ -81,7 +81,7 @@ def test_one_hookspec_per_plugin_method_and_nothing_else() -> None:
     seed_host = {name for name in SEED_METHOD_NAMES if name.startswith("host.")}
     assert seed_host <= host and all(name.startswith("host.") for name in host)
     # beyond the seed's, only families' own callbacks: host.<family>.<name>
-    assert {name.split(".")[1] for name in host - seed_host} == {"message"}
+    assert {name.split(".")[1] for name in host - seed_host} == {"message", "provider"}
 
 
 def test_hookspecs_carry_the_table_docs_types_and_result_mode() -> None:
