@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from pluginkit.errors import InvalidRequest, PluginKitError
 from pluginkit.runtime._escapes import belongs_to_host
-from pluginkit.runtime._loop import CallAbandoned, Escaped, guarded
+from pluginkit.runtime._inline import run_inline
+from pluginkit.runtime._loop import CallAbandoned, Escaped
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
-from pluginkit.runtime._threads import bounded
 from pluginkit.runtime._yields import PluginStream
 from pluginkit.wire import WireError, check_text, to_wire
 
@@ -66,17 +66,18 @@ def settle_sync(
 
 
 async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> Any:
-    """One plugin's answer to ``params`` on the running loop: ``async def`` hookimpls are awaited with the plan's
-    time limit, isolated plugins run in their own threads (bounded the same way), plain ones inline."""
+    """One plugin's answer to ``params`` on the running loop: ``async def`` hookimpls are awaited in this task with
+    the plan's time limit (:func:`~pluginkit.runtime._inline.run_inline`), isolated plugins run in their own threads
+    (bounded the same way), plain ones inline."""
     try:
-        if impl.is_async:  # guarded: a task that raises SystemExit or KeyboardInterrupt would stop the loop
-            value = await bounded(guarded(impl.start(params)), plan.timeout)
+        if impl.is_async:  # in this task, no task of its own: ~1.5 us, where a task and asyncio.wait cost ~12 us
+            value = await run_inline(impl.start(params), plan.timeout)
         elif impl.record.isolated:
             value = await impl.record.worker_threads().arun(impl.start, params, plan.timeout)
         else:
             value = impl.start(params)
         if inspect.iscoroutine(value):
-            value = await bounded(guarded(value), plan.timeout)
+            value = await run_inline(value, plan.timeout)
     except Escaped as escaped:
         return failure(plan, impl, runtime, escaped.original, params)
     except BaseException as exc:
