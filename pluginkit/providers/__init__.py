@@ -10,15 +10,7 @@ through a :class:`ProviderHost`; see ``docs/providers.md``.
 from pluginkit.providers._engine import EngineProcess, announce_port, exit_with_host
 from pluginkit.providers._errors import CATALOGUE, STATUS_CODES, ProviderError, envelope_code, number, status_of_text
 from pluginkit.providers._executor import ProviderExecutor
-from pluginkit.providers._host import (
-    Conflict,
-    Health,
-    Provider,
-    ProviderHost,
-    ProviderStatus,
-    incoming,
-    report_progress,
-)
+from pluginkit.providers._host import ProviderHost, report_progress
 from pluginkit.providers._manifest import (
     AUTH_TYPES,
     SERVICE_NAMES,
@@ -35,6 +27,8 @@ from pluginkit.providers._manifest import (
     platform_key,
     support_model_list,
 )
+from pluginkit.providers._provider import Conflict, Health, Provider, ProviderStatus
+from pluginkit.providers._services import incoming
 from pluginkit.providers._types import (
     AuthRequest,
     AuthResult,

@@ -4,14 +4,16 @@ The seed's local providers run their engine (Ollama, OpenVINO's model server) as
 provider starts it with :class:`EngineProcess`: on 127.0.0.1, on a port the engine picks and reports, with a
 *lifeline* — the engine's standard input is a pipe from the host, and :func:`exit_with_host`, called in the engine,
 ends the engine when that pipe closes. The kernel closes it when the host ends however it ends (``kill -9``
-included), so an engine is never left running without its host; on Linux the engine is also sent ``SIGKILL`` when
-its parent dies (``PR_SET_PDEATHSIG``), for engines that cannot call :func:`exit_with_host`.
+included), so an engine is never left running without its host; on Linux an engine started from the host's main
+thread is also sent ``SIGKILL`` when its parent dies (``PR_SET_PDEATHSIG``), for engines that cannot call
+:func:`exit_with_host`. What the engine prints after its port line goes to the ``pluginkit.providers`` log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import select
 import signal
@@ -19,12 +21,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pluginkit.errors import PluginKitError
 
 __all__ = ["EngineProcess", "announce_port", "exit_with_host"]
+
+log = logging.getLogger("pluginkit.providers")
 
 #: The line an engine prints first: ``PLUGINKIT_ENGINE_PORT=<port>``.
 PORT_LINE = "PLUGINKIT_ENGINE_PORT="
@@ -76,9 +80,11 @@ class EngineProcess:
         with self._lock:
             if self.running:
                 return self.url
-            process = subprocess.Popen(
+            if self.process is not None:  # it died: its pipes are closed before a new one starts
+                self._kill(self.process)
+            process = subprocess.Popen(  # the provider's own engine: argv from its manifest
                 self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env, cwd=self.cwd,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=_death_signal() if sys.platform == "linux" else None,
             )
             self.process = process
             try:
@@ -86,6 +92,7 @@ class EngineProcess:
             except BaseException:
                 self._kill(process)
                 raise
+            _drain(process, Path(self.argv[-1]).name if self.argv else "engine")
             return self.url
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -110,9 +117,35 @@ class EngineProcess:
                 process.wait()
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+def _death_signal() -> Callable[[], None] | None:
+    """Linux's parent-death signal for the engine, when it is safe: it follows the *thread* that started the
+    engine, not the process, so it is set only from the main thread (an engine started from a worker thread would
+    die with that thread). The lifeline covers every other case."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    parent = os.getpid()
+
+    def die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the host died before the signal was set
+            os._exit(1)
+
+    return die_with_parent
+
+
+def _drain(process: subprocess.Popen[bytes], name: str) -> None:
+    """Read what the engine writes after its port line, to the log (an unread pipe would stall an engine that
+    writes enough to fill it)."""
+    stdout = process.stdout
+
+    def read() -> None:
+        assert stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            for line in stdout:
+                log.debug("engine %s: %s", name, line.decode(errors="replace").rstrip())
+
+    threading.Thread(target=read, name=f"pluginkit-engine-{process.pid}", daemon=True).start()
 
 
 def _read_port(process: subprocess.Popen[bytes], timeout: float) -> int:

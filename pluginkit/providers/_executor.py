@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pluginkit import types as t
 
 if TYPE_CHECKING:
-    from pluginkit.providers._host import ProviderHost
+    from pluginkit.providers._services import ServiceCalls
 
 __all__ = ["ProviderExecutor"]
 
@@ -30,7 +30,7 @@ class ProviderExecutor:
     attribute (as the seed host passes a service provider's key).
     """
 
-    def __init__(self, host: ProviderHost, name: str, service: str = "chat") -> None:
+    def __init__(self, host: ServiceCalls, name: str, service: str = "chat") -> None:
         self.host, self.name, self.service = host, name, service
 
     async def execute(self, request: t.ExecutorRequest) -> t.ExecutorResponse:

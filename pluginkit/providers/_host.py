@@ -24,22 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import enum
 import itertools
-import json
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from pluginkit import types as t
 from pluginkit.errors import PluginKitError
 from pluginkit.providers import _types as p
-from pluginkit.providers._errors import from_text
-from pluginkit.providers._executor import ProviderExecutor
 from pluginkit.providers._manifest import (
     ManifestError,
     ProviderManifest,
@@ -48,75 +42,22 @@ from pluginkit.providers._manifest import (
     parse_manifest,
     support_model_list,
 )
+from pluginkit.providers._provider import Conflict, Health, Provider, ProviderStatus
+from pluginkit.providers._services import ServiceCalls, _Connection, _Route
 from pluginkit.runtime import PluginState, PluginStream
 
 if TYPE_CHECKING:
-    from pluginkit.pipeline import Pipeline
     from pluginkit.runtime import PluginContext, PluginManager
 
-__all__ = ["Health", "Provider", "ProviderHost", "ProviderStatus", "incoming", "report_progress"]
+__all__ = ["ProviderHost", "report_progress"]
 
 log = logging.getLogger("pluginkit.providers")
 _PULL_IDS = itertools.count(1)
-_CONN_IDS = itertools.count(1)
 #: How often the host asks a starting engine's health (seconds).
 HEALTH_POLL = 0.1
 
 
-class ProviderStatus(enum.IntEnum):
-    """A provider as the host sees it, with the seed host's numbers (``constants.PluginStatus*``)."""
-
-    RUNNING = 1
-    STOPPED = 2
-    UNLOADED = 3
-
-    def __str__(self) -> str:
-        return self.name.lower()
-
-
-@attrs.define(eq=False)
-class Provider:
-    """One provider: its manifest, the plugin serving it, and where the host is with it."""
-
-    manifest: ProviderManifest
-    plugin_id: str
-    #: The manifest's file (empty for a manifest given in code).
-    source: str = ""
-    status: ProviderStatus = ProviderStatus.STOPPED
-    #: Why the last start or health check failed (empty when none did).
-    reason: str = ""
-    _starting: asyncio.Future[None] | None = attrs.field(default=None, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.manifest.provider.name
-
-    @property
-    def type(self) -> str:
-        return self.manifest.provider.type
-
-
-@attrs.frozen
-class Health:
-    """A health check's outcome."""
-
-    provider: str
-    healthy: bool
-    status: ProviderStatus
-    error: str = ""
-
-
-@attrs.frozen
-class Conflict:
-    """A provider name offered twice: ``kept`` serves it, ``rejected`` (a plugin ID) is left out."""
-
-    name: str
-    kept: str
-    rejected: str
-    source: str
-
-
-class ProviderHost:
+class ProviderHost(ServiceCalls):
     """The providers among ``manager``'s plugins: list them, start them, invoke their services, manage models.
 
     Creating it reads the manifests of the installed plugins (none is imported) and attaches it to the manager's
@@ -135,6 +76,7 @@ class ProviderHost:
         self.invalid: dict[str, str] = {}
         self._pulls: dict[str, tuple[str, Callable[[p.ProgressResponse], Any]]] = {}
         self._connections: dict[str, _Connection] = {}
+        self._routes: dict[tuple[str, str, str], _Route] = {}
         manager.host.attach("providers", self)
         manager.host.provide("host.provider.pull_progress", self._pull_progress)
         self.discover()
@@ -144,8 +86,11 @@ class ProviderHost:
         """Read the manifests of installed plugins not seen yet (the seed's periodic re-scan); returns the new
         providers. A manifest that is invalid, or names a provider another plugin serves, leaves its plugin out."""
         found = []
+        config = self.manager.config
         for installed in self.manager.installed().plugins:
             if installed.id in self.invalid or any(e.plugin_id == installed.id for e in self._providers.values()):
+                continue
+            if not config.selected(installed.id)[0]:  # the manager will not load it: not a provider of this host
                 continue
             path = find_manifest(installed)
             if path is None:
@@ -344,126 +289,6 @@ class ProviderHost:
                     except PluginKitError as exc:
                         log.error("provider %r did not restart: %s", provider.name, exc)
 
-    # -- services -------------------------------------------------------------------------------------------------
-    def _service(self, provider: Provider, service: str) -> Any:
-        definition = provider.manifest.service(service)
-        if definition is None:
-            raise PluginKitError(
-                "service_not_found",
-                f"provider {provider.name!r} offers no service {service!r} "
-                f"(it offers {', '.join(provider.manifest.service_names())})",
-            )
-        return definition
-
-    async def invoke(
-        self, name: str, service: str, request: bytes | str | Mapping[str, Any] = b"", *, auth_info: str = ""
-    ) -> bytes:
-        """Call ``service`` of provider ``name`` with ``request`` (bytes, text, or a dict sent as JSON); the
-        response body. The provider starts first if it is not running."""
-        provider = self.provider(name)
-        definition = self._service(provider, service)
-        if provider.status is not ProviderStatus.RUNNING:
-            await self.start(name)
-        answer = await self._call(
-            provider, "provider.invoke_service",
-            p.ServiceCall(service_name=service, auth_info=auth_info, request=_body(request)),
-            timeout=definition.time_limit(streaming=False),
-        )
-        return bytes(answer.response)
-
-    async def invoke_stream(
-        self, name: str, service: str, request: bytes | str | Mapping[str, Any] = b"", *, auth_info: str = ""
-    ) -> PluginStream:
-        """Open a streamed call of ``service``: ``async for chunk in await host.invoke_stream(...)`` reads its
-        :class:`ServiceChunk`\\ s. The stream ends after a chunk with ``is_final``; a chunk with ``error`` ends it
-        with that error (coded by its words, as the seed host does)."""
-        provider = self.provider(name)
-        definition = self._service(provider, service)
-        if not definition.supports_streaming():
-            raise PluginKitError(
-                "streaming_not_supported", f"service {service} does not support streaming response ({name})"
-            )
-        if not self._implements(provider, "provider.invoke_service_stream"):
-            raise PluginKitError(
-                "streaming_not_supported",
-                f"plugin {provider.plugin_id!r} does not implement provider.invoke_service_stream, "
-                f"but its manifest declares that {service} streams",
-            )
-        if provider.status is not ProviderStatus.RUNNING:
-            await self.start(name)
-        stream: PluginStream = await self._call(
-            provider, "provider.invoke_service_stream",
-            p.ServiceCall(service_name=service, auth_info=auth_info, request=_body(request)),
-            timeout=definition.time_limit(streaming=True),
-        )
-        stream.ends_at = _chunk_ends
-        return stream
-
-    async def invoke_bidirectional(
-        self,
-        name: str,
-        service: str,
-        messages: AsyncIterable[p.BidiMessage] | Iterable[p.BidiMessage],
-        *,
-        auth_info: str = "",
-        ws_conn_id: str = "",
-    ) -> PluginStream:
-        """Open a bidirectional call of ``service``: the plugin reads ``messages`` (each given ``ws_conn_id`` in
-        its metadata) and what it sends back is read with ``async for``. ``ws_conn_id`` names the connection
-        (one is made up when empty). A message with ``error`` ends the call with that error."""
-        provider = self.provider(name)
-        definition = self._service(provider, service)
-        if not definition.supports_bidirectional():
-            raise PluginKitError(
-                "bidirectional_not_supported", f"service {service} does not support bidirectional streaming ({name})"
-            )
-        if not self._implements(provider, "provider.invoke_service_bidirectional"):
-            raise PluginKitError(
-                "bidirectional_not_supported",
-                f"plugin {provider.plugin_id!r} does not implement provider.invoke_service_bidirectional",
-            )
-        if provider.status is not ProviderStatus.RUNNING:
-            await self.start(name)
-        conn_id = ws_conn_id or f"ws-{next(_CONN_IDS)}"
-        if conn_id in self._connections:
-            raise PluginKitError("already_exists", f"connection {conn_id!r} is open already")
-        self._connections[conn_id] = _Connection(provider.plugin_id, conn_id, messages)
-        try:
-            stream: PluginStream = await self._call(
-                provider, "provider.invoke_service_bidirectional",
-                p.BidiCall(service_name=service, ws_conn_id=conn_id, auth_info=auth_info),
-                timeout=definition.time_limit(streaming=True) if definition.timeout else None,
-            )
-        except BaseException:
-            self._connections.pop(conn_id, None)
-            raise
-        stream.ends_at = _message_ends
-        stream.on_close = lambda: self._connections.pop(conn_id, None)
-        return stream
-
-    def connection(self, plugin_id: str, ws_conn_id: str) -> AsyncIterator[p.BidiMessage]:
-        """The incoming messages of connection ``ws_conn_id``, for the plugin serving it."""
-        connection = self._connections.get(ws_conn_id)
-        if connection is None or connection.plugin_id != plugin_id:
-            raise PluginKitError("not_found", f"no open connection {ws_conn_id!r} for plugin {plugin_id!r}")
-        return connection.messages()
-
-    # -- the request pipeline -------------------------------------------------------------------------------------
-    def serve(
-        self,
-        pipeline: Pipeline,
-        name: str,
-        *,
-        key: str | None = None,
-        service: str = "chat",
-        formats: tuple[str, ...] = ("openai",),
-    ) -> None:
-        """Make ``service`` of provider ``name`` the executor for pipeline provider key ``key`` (default: the
-        provider's name); its bodies are in ``formats`` (OpenAI chat completions by default)."""
-        self._service(self.provider(name), service)
-        executor = ProviderExecutor(self, name, service)
-        pipeline.add_executor(key or name, executor, input_formats=formats, output_formats=formats)
-
     # -- models (local providers) ---------------------------------------------------------------------------------
     async def _local(self, name: str, method: str, params: Any = None) -> Any:
         provider = self.provider(name)
@@ -527,6 +352,25 @@ class ProviderHost:
     async def upgrade_engine(self, name: str) -> None:
         await self._local(name, "provider.upgrade_engine")
 
+    async def check_engine(self, name: str) -> bool:
+        """Whether the engine is installed (``provider.check_engine``; the engine need not run)."""
+        answer: p.EngineInstalled = await self._call(self._engine(name), "provider.check_engine")
+        return answer.installed
+
+    async def install_engine(self, name: str) -> None:
+        """Install the engine (``provider.install_engine``), as a start does when it is not installed."""
+        await self._call(self._engine(name), "provider.install_engine")
+
+    async def init_env(self, name: str) -> None:
+        """Prepare the engine's environment (``provider.init_env``), as every start does."""
+        await self._call(self._engine(name), "provider.init_env")
+
+    def _engine(self, name: str) -> Provider:
+        provider = self._ready_or_raise(name)
+        if provider.type != "local":
+            raise PluginKitError("not_handled", f"provider {name!r} is remote: it has no engine")
+        return provider
+
     # -- auth (remote providers) ----------------------------------------------------------------------------------
     async def set_auth(
         self,
@@ -540,7 +384,7 @@ class ProviderHost:
     ) -> dict[str, list[str]]:
         """Give the provider its credentials (``auth_type`` defaults to the first service's) and answer the headers
         that authenticate a request (``method``, ``url``: default, the first service's endpoint; ``headers``)."""
-        provider = self.provider(name)
+        provider = self._ready_or_raise(name)
         first = provider.manifest.services[0]
         params = p.AuthRequest(
             auth_type=auth_type or first.auth_type, credentials=dict(credentials), method=method,
@@ -550,18 +394,18 @@ class ProviderHost:
         return answer.headers
 
     async def validate_auth(self, name: str) -> None:
-        await self._call(self.provider(name), "provider.validate_auth")
+        await self._call(self._ready_or_raise(name), "provider.validate_auth")
 
     async def refresh_auth(self, name: str) -> None:
-        await self._call(self.provider(name), "provider.refresh_auth")
+        await self._call(self._ready_or_raise(name), "provider.refresh_auth")
 
     # -- plugin status numbers ------------------------------------------------------------------------------------
     async def operate_status(self, name: str) -> int:
-        answer: p.OperateStatus = await self._call(self.provider(name), "provider.get_operate_status")
+        answer: p.OperateStatus = await self._call(self._ready_or_raise(name), "provider.get_operate_status")
         return answer.status
 
     async def set_operate_status(self, name: str, status: int) -> None:
-        await self._call(self.provider(name), "provider.set_operate_status", p.OperateStatus(status=status))
+        await self._call(self._ready_or_raise(name), "provider.set_operate_status", p.OperateStatus(status=status))
 
     # -- the host callback ----------------------------------------------------------------------------------------
     def _pull_progress(self, params: p.ProgressReport, plugin_id: str) -> t.Empty:
@@ -578,54 +422,7 @@ class ProviderHost:
         return t.Empty()
 
 
-def _body(request: bytes | str | Mapping[str, Any]) -> bytes:
-    if isinstance(request, bytes | bytearray | memoryview):
-        return bytes(request)
-    if isinstance(request, str):
-        return request.encode()
-    return json.dumps(request, separators=(",", ":")).encode()
-
-
-def _chunk_ends(chunk: p.ServiceChunk) -> bool:
-    """Whether a service chunk is the last: ``is_final`` (kept), or ``error`` (raised, coded by its words)."""
-    if chunk.error:
-        raise from_text(chunk.error)
-    return chunk.is_final
-
-
-def _message_ends(message: p.BidiMessage) -> bool:
-    if message.error:
-        raise from_text(message.error)
-    return False
-
-
-class _Connection:
-    """A bidirectional call's incoming side: the caller's messages, each a copy stamped with the connection ID."""
-
-    __slots__ = ("conn_id", "plugin_id", "source")
-
-    def __init__(
-        self, plugin_id: str, conn_id: str, source: AsyncIterable[p.BidiMessage] | Iterable[p.BidiMessage]
-    ) -> None:
-        self.plugin_id, self.conn_id, self.source = plugin_id, conn_id, source
-
-    async def messages(self) -> AsyncIterator[p.BidiMessage]:
-        source = self.source
-        if isinstance(source, AsyncIterable):
-            async for message in source:
-                yield self._stamped(message)
-        else:
-            for message in source:
-                yield self._stamped(message)
-
-    def _stamped(self, message: p.BidiMessage) -> p.BidiMessage:
-        return p.BidiMessage(
-            data=message.data, message_type=message.message_type,
-            metadata={**message.metadata, "ws_conn_id": self.conn_id}, error=message.error,
-        )
-
-
-# -- plugin-side helpers ---------------------------------------------------------------------------------------------
+# -- the plugin-side helper ------------------------------------------------------------------------------------------
 def report_progress(ctx: PluginContext, params: p.PullModelRequest, progress: p.ProgressResponse) -> None:
     """Inside ``provider.pull_model``: report one step of the pull (the seed's ``PullProgressFunc``). Raises
     ``host_call_failed`` when the caller's callback failed: stop pulling then, as a seed plugin stops on the
@@ -633,8 +430,3 @@ def report_progress(ctx: PluginContext, params: p.PullModelRequest, progress: p.
     ctx.host("host.provider.pull_progress", p.ProgressReport(pull_id=params.pull_id, progress=progress))
 
 
-def incoming(ctx: PluginContext, params: p.BidiCall) -> AsyncIterator[p.BidiMessage]:
-    """Inside ``provider.invoke_service_bidirectional``: the messages the client sends (the seed's ``inStream``),
-    read with ``async for``; it ends when the client is done."""
-    host: ProviderHost = ctx.service("providers")
-    return host.connection(ctx.plugin_id, params.ws_conn_id)
