@@ -15,6 +15,7 @@ from typing import Any
 from pluginkit.cli import _abi
 from pluginkit.cli import _chat as chat
 from pluginkit.cli import _new as new
+from pluginkit.cli import _providers as providers
 from pluginkit.cli import _sessions as sessions
 from pluginkit.cli import _tools as tools
 from pluginkit.cli._table import format_table
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_doctor)
     p = sub.add_parser("demo", help="the end-to-end demo")
     p.set_defaults(run=cmd_demo)
-    for family in (tools, sessions, chat, new):
+    for family in (tools, sessions, chat, providers, new):
         family.add_commands(sub)
     _config_everywhere(parser)
     return parser
