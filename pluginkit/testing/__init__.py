@@ -19,7 +19,8 @@ also subclass :class:`SessionStoreContract` and define the fixture itself.
 
 The other families work the same way, each with its fixture (see ``docs/testing.md``): ``pluginkit_scheduler``,
 ``pluginkit_translator``, ``pluginkit_interceptor``, ``pluginkit_stream_interceptor``, ``pluginkit_executor``,
-``pluginkit_usage_recorder``, ``pluginkit_tools``, ``pluginkit_stream_hub``, ``pluginkit_message_plugin``.
+``pluginkit_usage_recorder``, ``pluginkit_tools``, ``pluginkit_stream_hub``, ``pluginkit_message_plugin``,
+``pluginkit_provider``.
 
 This module imports only pytest and pluginkit, so it loads in every pytest run of an environment where
 pluginkit is installed; hypothesis is imported by the tests that draw random inputs.
@@ -41,6 +42,7 @@ from pluginkit.testing._kits import (
     TranslatorContract,
     UsageRecorderContract,
 )
+from pluginkit.testing._providers_kit import ProviderContract, ProviderSubject
 from pluginkit.testing._streams_kit import MessagePluginContract, StreamHubContract
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "KITS",
     "ExecutorContract",
     "MessagePluginContract",
+    "ProviderContract",
+    "ProviderSubject",
     "RequestInterceptorContract",
     "SchedulerContract",
     "SessionStoreContract",
@@ -75,6 +79,7 @@ KITS: dict[str, type] = {
     "pluginkit_tools": ToolsContract,
     "pluginkit_stream_hub": StreamHubContract,
     "pluginkit_message_plugin": MessagePluginContract,
+    "pluginkit_provider": ProviderContract,
 }
 
 

@@ -17,6 +17,8 @@ from pluginkit.providers import (
     BidiMessage,
     EngineInstalled,
     EngineStart,
+    ModelInfo,
+    ModelList,
     ProgressResponse,
     ProviderError,
     ProviderHost,
@@ -122,6 +124,10 @@ class FakeEngine:
         for done in (25, 50, 100):
             report_progress(ctx, params, ProgressResponse(status="pulling", total=100, completed=done))
         return ProgressResponse(status="success", total=100, completed=100)
+
+    @hookimpl
+    def provider_list_models(self) -> ModelList:
+        return ModelList(models=[ModelInfo(name="m1", size=1)])
 
     @hookimpl
     def provider_pull_model_stream(self, params: PullModelRequest) -> Iterator[ProgressResponse]:
