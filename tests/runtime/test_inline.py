@@ -1,0 +1,114 @@
+"""An async hook awaited in the caller's task (``run_inline``): its time limit holds even for a coroutine that
+ignores its cancellation, it cannot set the caller's context variables, and what it raises is contained."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from pluginkit import PluginKitError, PluginManager, PluginState, hookimpl
+from pluginkit import types as t
+from pluginkit.runtime._inline import run_inline
+from pluginkit.runtime._loop import Escaped
+
+REQUEST = t.RequestTranslateRequest(body=b"{}")
+seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="caller")
+
+
+def plugin(translate: object) -> SimpleNamespace:
+    """A plugin whose ``request.translate`` is ``translate``."""
+    return SimpleNamespace(request_translate=hookimpl(translate))  # type: ignore[call-overload]
+
+
+def manager_with(translate: object) -> PluginManager:
+    config = {"pluginkit": {"timeouts": {"request.translate": 0.2}}}
+    manager = PluginManager(config, entry_points=False, environ={})
+    assert manager.register(plugin(translate), "inline").state is PluginState.ACTIVE
+    return manager
+
+
+def test_a_coroutine_that_ignores_its_cancellation_is_left_and_the_caller_gets_timeout_on_time() -> None:
+    async def stubborn(params: t.RequestTranslateRequest) -> t.BodyResult:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                continue  # ignores it, and waits again
+
+    manager = manager_with(stubborn)
+    started = time.monotonic()
+    with pytest.raises(PluginKitError) as caught:
+        asyncio.run(manager.acall("request.translate", REQUEST))
+    assert caught.value.code == "timeout" and time.monotonic() - started < 1.5
+
+
+def test_a_coroutine_that_returns_after_the_deadline_cancelled_it_still_times_out() -> None:
+    async def late(params: t.RequestTranslateRequest) -> t.BodyResult:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(10)
+        return t.BodyResult(body=b"late")
+
+    with pytest.raises(PluginKitError) as caught:
+        asyncio.run(manager_with(late).acall("request.translate", REQUEST))
+    assert caught.value.code == "timeout"
+
+
+def test_a_hook_cannot_set_the_callers_context_variables() -> None:
+    async def setter(params: t.RequestTranslateRequest) -> t.BodyResult:
+        seen.set("plugin")
+        await asyncio.sleep(0)
+        return t.BodyResult(body=seen.get().encode())
+
+    async def main() -> tuple[bytes, str]:
+        result = await manager_with(setter).acall("request.translate", REQUEST)
+        return result.body, seen.get()
+
+    assert asyncio.run(main()) == (b"plugin", "caller")
+
+
+def test_the_callers_own_cancellation_passes_through() -> None:
+    async def slow(params: t.RequestTranslateRequest) -> t.BodyResult:
+        await asyncio.sleep(10)
+        return t.BodyResult(body=b"never")  # pragma: no cover
+
+    manager = PluginManager(entry_points=False, environ={})
+    manager.register(plugin(slow), "slow")
+
+    async def main() -> None:
+        task = asyncio.ensure_future(manager.acall("request.translate", REQUEST))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert manager.plugin("slow").state is PluginState.ACTIVE
+
+
+def test_base_exceptions_come_out_escaped_and_the_deadline_is_withdrawn() -> None:
+    async def exits() -> None:
+        await asyncio.sleep(0)
+        raise SystemExit(3)
+
+    async def main() -> None:
+        with pytest.raises(Escaped):
+            await run_inline(exits(), 5.0)
+        loop = asyncio.get_running_loop()
+        assert not loop._pluginkit_clock.pending  # type: ignore[attr-defined]
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+
+
+def test_futures_the_plugin_waits_on_are_handed_to_the_callers_task() -> None:
+    async def waits(value: int) -> int:
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.01, future.set_result, value)
+        return await future + await asyncio.sleep(0, 1)
+
+    assert asyncio.run(run_inline(waits(41), 1.0)) == 42
