@@ -327,7 +327,7 @@ class ProviderHost(ServiceCalls):
     async def delete_model(self, name: str, model: str) -> None:
         await self._local(name, "provider.delete_model", p.ModelRef(model=model))
 
-    async def list_models(self, name: str) -> list[p.ModelInfo]:
+    async def list_models(self, name: str) -> list[p.EngineModel]:
         answer: p.ModelList = await self._local(name, "provider.list_models")
         return answer.models
 
@@ -337,7 +337,7 @@ class ProviderHost(ServiceCalls):
     async def unload_model(self, name: str, *models: str) -> None:
         await self._local(name, "provider.unload_model", p.UnloadModelRequest(models=list(models)))
 
-    async def running_models(self, name: str) -> list[p.ModelInfo]:
+    async def running_models(self, name: str) -> list[p.EngineModel]:
         answer: p.ModelList = await self._local(name, "provider.get_running_models")
         return answer.models
 

@@ -20,10 +20,10 @@ __all__ = [
     "BidiMessage",
     "EngineConfig",
     "EngineInstalled",
+    "EngineModel",
     "EngineStart",
     "EngineVersion",
     "ModelDetails",
-    "ModelInfo",
     "ModelList",
     "ModelRef",
     "OperateStatus",
@@ -199,7 +199,7 @@ class ModelDetails:
 
 
 @payload(case="snake")
-class ModelInfo:
+class EngineModel:
     """A model an engine holds (the seed's ``ModelInfo``)."""
 
     name: str = ""
@@ -214,7 +214,7 @@ class ModelInfo:
 class ModelList:
     """Result of ``provider.list_models`` and ``provider.get_running_models`` (the seed's ``ListResponse``)."""
 
-    models: list[ModelInfo] = Factory(list)
+    models: list[EngineModel] = Factory(list)
 
 
 @payload(case="snake")

@@ -16,8 +16,8 @@ from pluginkit.providers import (
     BidiCall,
     BidiMessage,
     EngineInstalled,
+    EngineModel,
     EngineStart,
-    ModelInfo,
     ModelList,
     ProgressResponse,
     ProviderError,
@@ -127,7 +127,7 @@ class FakeEngine:
 
     @hookimpl
     def provider_list_models(self) -> ModelList:
-        return ModelList(models=[ModelInfo(name="m1", size=1)])
+        return ModelList(models=[EngineModel(name="m1", size=1)])
 
     @hookimpl
     def provider_pull_model_stream(self, params: PullModelRequest) -> Iterator[ProgressResponse]:

@@ -42,11 +42,11 @@ from pluginkit.providers import (
     BidiMessage,
     EngineConfig,
     EngineInstalled,
+    EngineModel,
     EngineProcess,
     EngineStart,
     EngineVersion,
     ModelDetails,
-    ModelInfo,
     ModelList,
     ModelRef,
     OperateStatus,
@@ -198,6 +198,8 @@ def plugin_register() -> t.Registration:
                           "$XDG_DATA_HOME/pluginkit-local-engine/models)"),
             t.ConfigField(name="source_dir", type="string", description="Where models are pulled from, as "
                           "<model>.bin files (default: $XDG_DATA_HOME/pluginkit-local-engine/source)"),
+            t.ConfigField(name="pull_rate", type="number", description="Bytes per second a pull copies "
+                          "(default 0: no limit), as a download is bounded by its line"),
         ]),
         capabilities=t.Capabilities(ai_provider=True),
     )
@@ -241,8 +243,7 @@ def provider_init_env(ctx: PluginContext) -> None:
 def provider_start_engine(params: EngineStart, ctx: PluginContext) -> None:
     """Start ``engine.py`` (the manifest's executable for this platform) and return once it has announced its port.
 
-    A plain ``def``: it waits a fraction of a second for the engine, on the host's thread. Not in a worker
-    thread: on Linux the engine is killed when the *thread* that started it ends (``PR_SET_PDEATHSIG``)."""
+    A plain ``def``: it waits a fraction of a second for the engine, on the host's thread."""
     if params.mode not in MODES:
         raise ProviderError(2, f"unknown engine mode {params.mode!r}", "expected cpu, gpu or auto")
     platform = MANIFEST.platform()
@@ -251,7 +252,8 @@ def provider_start_engine(params: EngineStart, ctx: PluginContext) -> None:
     models, source = directories(ctx.config)
     ENGINE.stop()  # the host starts an engine it found down: release the old one first
     process = EngineProcess.from_manifest(
-        HERE, platform.executable, "--models-dir", str(models), "--source-dir", str(source), "--mode", params.mode
+        HERE, platform.executable, "--models-dir", str(models), "--source-dir", str(source), "--mode", params.mode,
+        "--pull-rate", str(float(ctx.config.get("pull_rate") or 0)),
     )
     try:
         url = process.start()
@@ -351,7 +353,7 @@ def provider_pull_model_stream(params: PullModelRequest) -> AsyncIterator[Progre
 
 def _models(answer: Any) -> ModelList:
     return ModelList(models=[
-        ModelInfo(
+        EngineModel(
             name=model["name"], model=model["name"], size=model["size"], digest=model["digest"],
             modified_at=datetime.fromisoformat(model["modified_at"]), details=ModelDetails(format="bin"),
         )

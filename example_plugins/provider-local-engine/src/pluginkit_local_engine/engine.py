@@ -65,8 +65,10 @@ class EngineError(Exception):
 class Store:
     """The models: pulled ones on disk (``<name>.bin``, its digest in ``<name>.sha256``), loaded ones in memory."""
 
-    def __init__(self, models: Path, source: Path) -> None:
+    def __init__(self, models: Path, source: Path, pull_rate: float = 0.0) -> None:
         self.models, self.source = models, source
+        #: Bytes per second a pull may copy (0: as fast as the disk goes), as a download is bounded by its line.
+        self.pull_rate = pull_rate
         self._running: dict[str, float] = {}  # name → when it was loaded
         self._lock = threading.Lock()  # the server answers each request in a thread of its own
 
@@ -122,6 +124,8 @@ class Store:
                     digest.update(chunk)
                     completed += len(chunk)
                     yield {"status": "pulling", "total": total, "completed": completed}
+                    if self.pull_rate:
+                        time.sleep(len(chunk) / self.pull_rate)
             os.replace(part, target)
         finally:
             part.unlink(missing_ok=True)
@@ -347,12 +351,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models-dir", type=Path, required=True, help="the model store")
     parser.add_argument("--source-dir", type=Path, required=True, help="where models are pulled from")
     parser.add_argument("--mode", choices=MODES, default="auto")
+    parser.add_argument("--pull-rate", type=float, default=0.0, help="bytes per second a pull copies (0: no limit)")
     args = parser.parse_args(argv)
     args.models_dir.mkdir(parents=True, exist_ok=True)
-    server = Engine(Store(args.models_dir, args.source_dir), args.mode)
+    server = Engine(Store(args.models_dir, args.source_dir, args.pull_rate), args.mode)
     exit_with_host()  # first: from here on the engine ends with the host, whatever happens next
     announce_port(server.server_address[1])
-    sys.stdout = sys.stderr  # the host reads only the port line from our output, then nothing: keep it quiet
+    sys.stdout = sys.stderr  # after the port line, what the engine prints is log (the host keeps it at debug)
     server.serve_forever()
 
 
