@@ -86,6 +86,8 @@ class ProviderHost(ServiceCalls):
         """Read the manifests of installed plugins not seen yet (the seed's periodic re-scan); returns the new
         providers. A manifest that is invalid, or names a provider another plugin serves, leaves its plugin out."""
         found = []
+        if not self.manager.entry_points:  # a manager of plugins registered in code: nothing installed is its
+            return []
         config = self.manager.config
         for installed in self.manager.installed().plugins:
             if installed.id in self.invalid or any(e.plugin_id == installed.id for e in self._providers.values()):

@@ -75,7 +75,8 @@ class PluginManager:
         self.runtime = Runtime(self, self.host)
         watch_sigint()  # a real Ctrl-C must stop the host even inside a plugin; a plugin's own must not
         self._search_path = list(search_path) if search_path is not None else None
-        self._use_entry_points = entry_points
+        #: Whether :meth:`load` loads the installed plugins (entry points); ``False``: only those registered in code.
+        self.entry_points = entry_points
         self._cache_dir = default_cache_dir() if cache else None
         self._pluggy = pluggy.PluginManager(PROJECT)
         self._pluggy.add_hookspecs(hookspecs())
@@ -96,7 +97,7 @@ class PluginManager:
         """Import and register every selected installed plugin (idempotent). A plugin that fails to import or
         register is recorded with the reason; every other plugin loads."""
         with self._lock:
-            if self._use_entry_points:
+            if self.entry_points:
                 found = self.installed()
                 self.conflicts, self.invalid_entry_points = found.conflicts, found.invalid
                 for conflict in found.conflicts:
@@ -431,7 +432,7 @@ class PluginManager:
                 elif record.state is PluginState.DISABLED and selected and record.source == "entry-point":
                     del self._records[record.id]
             self.runtime.invalidate()
-        if self._use_entry_points:
+        if self.entry_points:
             self.load()
         return self.plugins()
 

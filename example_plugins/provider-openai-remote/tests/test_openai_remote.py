@@ -20,6 +20,7 @@ from pluginkit import PluginKitError, PluginManager, PluginState
 from pluginkit.pipeline import Pipeline, Request, StageError
 from pluginkit.providers import ProviderHost, ProviderStatus, ServiceChunk
 from pluginkit.scheduling import Credential
+from pluginkit.testing import ProviderSubject
 from tests.helpers import dumps, openai_stream_completion, sse
 
 PROVIDER = "openai-remote"
@@ -374,3 +375,18 @@ def test_secrets_never_reach_logs_errors_or_traces(
     assert any("api_key_file" in record.getMessage() for record in caplog.records)
     for text in [*messages, caplog.text, *(record.getMessage() for record in caplog.records)]:
         assert WRONG not in text and KEY not in text
+
+
+@pytest.fixture
+def pluginkit_provider(on_path: Path, upstream: FakeOpenAI) -> ProviderSubject:
+    """The conformance kit on this plugin (``TestProviderContract``, collected because this fixture exists)."""
+    import pluginkit_openai_remote  # deferred: the pip-installed distribution, on the path for this test only
+
+    port = upstream.server_address[1]
+    return ProviderSubject(
+        pluginkit_openai_remote,
+        Path(pluginkit_openai_remote.__file__).parent,
+        settings={"base_url": f"http://127.0.0.1:{port}/"},
+        credentials={"api_key": KEY},
+        requests={"chat": dumps(chat("gpt-4o-mini")), "embed": dumps({"input": "Hi"})},
+    )
