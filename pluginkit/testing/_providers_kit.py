@@ -113,6 +113,9 @@ class ProviderContract:
         manifest = subject.read_manifest()
         with _hosted(subject) as (host, _):
             hooks = set(host.manager.plugin("under-test").hooks)
+            if "provider_get_manifest" in hooks:  # a manifest built at run time must say what the file says
+                built = host.manager.call_plugin("under-test", "provider.get_manifest")
+                assert built == manifest, "provider.get_manifest answers another manifest than the one shipped"
         missing = [hook for hook in REQUIRED[manifest.provider.type] if hook not in hooks]
         assert not missing, f"a {manifest.provider.type} provider implements {missing}"
         for service in manifest.services:

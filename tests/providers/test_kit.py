@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from pluginkit import hookimpl
-from pluginkit.providers import ProviderError, ServiceCall, ServiceChunk, ServiceResponse
+from pluginkit.providers import (
+    ProviderError,
+    ProviderManifest,
+    ServiceCall,
+    ServiceChunk,
+    ServiceResponse,
+    parse_manifest,
+)
 from pluginkit.testing import ProviderContract, ProviderSubject
 from tests.providers.test_host import MANIFEST, FakeEngine
 
@@ -30,6 +37,12 @@ def pluginkit_provider() -> ProviderSubject:
 
 class NoStreamHook(KeepsTheContract):
     provider_invoke_service_stream = None  # type: ignore[assignment]
+
+
+class AnotherManifest(KeepsTheContract):
+    @hookimpl
+    def provider_get_manifest(self) -> ProviderManifest:
+        return parse_manifest({"provider": {"name": "other", "type": "remote"}, "services": [{"service_name": "x"}]})
 
 
 class HealthyWhenStopped(KeepsTheContract):
@@ -65,6 +78,7 @@ MANIFEST_TEST, MODES_TEST, LIFECYCLE_TEST, ERRORS_TEST = (
     ("plugin", "test", "why"),
     [
         (NoStreamHook(), MANIFEST_TEST, "no stream hook"),
+        (AnotherManifest(), MANIFEST_TEST, "another manifest than the one shipped"),
         (HealthyWhenStopped(), LIFECYCLE_TEST, "stopped engine must fail its health check"),
         (CrashesOnGarbage(), ERRORS_TEST, "the plugin crashed"),
         (ErrorChunk(), MODES_TEST, "invalid request"),
