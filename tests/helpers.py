@@ -151,6 +151,20 @@ def sse(value: Any, event: str = "") -> bytes:
     return f"{head}data: {json.dumps(value)}\n\n".encode()
 
 
+def openai_stream(*texts: str, model: str = "gpt-4o-mini", message_id: str = "chatcmpl-1") -> list[bytes]:
+    """An OpenAI chat completion streamed as an upstream sends it: a keep-alive comment, the role, one event per
+    text, the stop, ``[DONE]``."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"id": message_id, "object": "chat.completion.chunk", "created": 1, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    return [
+        b": keep-alive\n\n", sse(chunk({"role": "assistant", "content": ""})),
+        *(sse(chunk({"content": text})) for text in texts), sse(chunk({}, "stop")), b"data: [DONE]\n\n",
+    ]
+
+
 def anthropic_stream_message(chunks: list[bytes]) -> tuple[dict[str, Any], set[int]]:
     """Accumulate Anthropic stream events the way a client does, checking the event order on the way. Returns
     the message and the content blocks left open."""

@@ -7,6 +7,6 @@ shapes of Anthropic's Messages API (``pluginkit.formats.anthropic``).
 """
 
 from pluginkit.formats import anthropic
-from pluginkit.formats._json import JSONObject, as_object, dump, load_object, stable_id
+from pluginkit.formats._json import JSONObject, as_object, dump, error_message, load_object, stable_id
 
-__all__ = ["JSONObject", "anthropic", "as_object", "dump", "load_object", "stable_id"]
+__all__ = ["JSONObject", "anthropic", "as_object", "dump", "error_message", "load_object", "stable_id"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from pluginkit.errors import PluginError
 
-__all__ = ["JSONObject", "as_object", "dump", "load_object", "stable_id"]
+__all__ = ["JSONObject", "as_object", "dump", "error_message", "load_object", "stable_id"]
 
 #: A decoded JSON object. Request and response bodies are open-ended, so their values stay ``Any``.
 JSONObject = dict[str, Any]
@@ -40,3 +40,22 @@ def stable_id(prefix: str, *sources: bytes) -> str:
     without the plugin keeping state between chunks."""
     source = next((s for s in sources if s), b"")
     return prefix + hashlib.sha256(source).hexdigest()[:24]
+
+
+def error_message(body: bytes) -> str:
+    """What an API said when it failed: its ``{"error": {"message": …}}`` (OpenAI's, and the APIs compatible with
+    it), else its body as text. Not masked: mask secrets before it goes anywhere.
+
+    >>> error_message(b'{"error": {"message": "model not found", "type": "invalid_request_error"}}')
+    'model not found'
+    >>> error_message(b"Bad Gateway")
+    'Bad Gateway'
+    """
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return text
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return text

@@ -16,7 +16,7 @@ from pluginkit.runtime._escapes import belongs_to_host
 from pluginkit.runtime._inline import run_inline
 from pluginkit.runtime._loop import CallAbandoned, Escaped
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
-from pluginkit.runtime._yields import PluginStream
+from pluginkit.runtime._yields import PluginStream, decoded
 from pluginkit.wire import WireError, check_text, to_wire
 
 if TYPE_CHECKING:
@@ -96,15 +96,10 @@ def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
         return EMPTY
     if isinstance(value, plan.result_type):
         return value
-    if isinstance(value, dict):
-        try:
-            return plan.method.parse_result(value)
-        except PluginKitError as exc:
-            wrong = TypeError(f"answered a dict that is not a {plan.result_type.__name__}: {exc.message}")
-            return runtime.crash(plan, impl, wrong)
-    return runtime.crash(
-        plan, impl, TypeError(f"answered {type(value).__name__}, expected {plan.result_type.__name__}")
-    )
+    try:
+        return decoded(plan, value, "answered")
+    except TypeError as wrong:
+        return runtime.crash(plan, impl, wrong)
 
 
 def stream_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:

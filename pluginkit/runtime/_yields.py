@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pluginkit.runtime._plan import Impl, Plan
     from pluginkit.runtime._runtime import Runtime
 
-__all__ = ["Fail", "PluginStream"]
+__all__ = ["Fail", "PluginStream", "decoded"]
 
 #: What an exception from a plugin comes to (:func:`pluginkit.runtime._calls.failure`, passed in: this module sits
 #: below the one that calls plugins).
@@ -38,6 +38,18 @@ Fail = Callable[["Plan", "Impl", "Runtime", BaseException], Any]
 #: How long closing a plugin's stream may take (its ``finally`` blocks run then).
 CLOSE_TIMEOUT = 5.0
 _DONE = object()
+
+
+def decoded(plan: Plan, value: Any, verb: str) -> Any:
+    """A plugin's dict decoded as the method's result type; ``TypeError`` (the plugin's fault, the reason for its
+    author) for a dict that does not fit, or anything else."""
+    name = plan.result_type.__name__
+    if isinstance(value, dict):
+        try:
+            return plan.method.parse_result(value)
+        except PluginKitError as exc:
+            raise TypeError(f"{verb} a dict that is not a {name}: {exc.message}") from None
+    raise TypeError(f"{verb} {type(value).__name__}, expected {name}")
 
 
 def _next_or_done(iterator: Iterator[Any]) -> Any:
@@ -170,15 +182,11 @@ class PluginStream:
         plan = self._plan
         if isinstance(item, plan.result_type):
             return item
-        if isinstance(item, dict):
-            try:
-                return plan.method.parse_result(item)
-            except PluginKitError as exc:
-                wrong: Exception = TypeError(f"yielded a dict that is not a {plan.result_type.__name__}: {exc.message}")
-        else:
-            wrong = TypeError(f"yielded {type(item).__name__}, expected {plan.result_type.__name__}")
-        await self._end()
-        raise self._runtime.crash(plan, self._impl, wrong).error
+        try:
+            return decoded(plan, item, "yielded")
+        except TypeError as wrong:
+            await self._end()
+            raise self._runtime.crash(plan, self._impl, wrong).error from None
 
     async def _end(self, *, close: bool = True) -> None:
         if self.closed:

@@ -17,22 +17,16 @@ import pytest
 
 from pluginkit import PluginKitError, PluginManager, PluginState
 from pluginkit import types as t
-from tests.helpers import anthropic_stream_message, dumps, plugins, sse, translate_request, translate_stream
+from tests.helpers import (
+    anthropic_stream_message,
+    dumps,
+    openai_stream,
+    plugins,
+    translate_request,
+    translate_stream,
+)
 
-
-def completion_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {"id": "chatcmpl-up", "object": "chat.completion.chunk", "created": 1, "model": "up-model",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
-
-UPSTREAM_EVENTS = [
-    b": keep-alive\n\n",
-    sse(completion_chunk({"role": "assistant", "content": ""})),
-    sse(completion_chunk({"content": "Hello"})),
-    sse(completion_chunk({"content": ", world"})),
-    sse(completion_chunk({}, "stop")),
-    b"data: [DONE]\n\n",
-]
+UPSTREAM_EVENTS = openai_stream("Hello", ", world", model="up-model", message_id="chatcmpl-up")
 UPSTREAM_COMPLETION = {
     "id": "chatcmpl-up", "object": "chat.completion", "created": 1, "model": "up-model",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello, world"}, "finish_reason": "stop"}],

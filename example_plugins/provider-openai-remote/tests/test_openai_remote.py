@@ -21,7 +21,7 @@ from pluginkit.pipeline import Pipeline, Request, StageError
 from pluginkit.providers import ProviderHost, ProviderStatus, ServiceChunk
 from pluginkit.scheduling import Credential
 from pluginkit.testing import ProviderSubject
-from tests.helpers import dumps, openai_stream_completion, sse
+from tests.helpers import dumps, openai_stream, openai_stream_completion
 
 PROVIDER = "openai-remote"
 #: Keys that do not look like secrets to pluginkit's generic masking (no ``sk-`` prefix): a leak is the plugin's.
@@ -41,19 +41,7 @@ EMBEDDING = {
 }
 
 
-def completion_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
-
-STREAM_EVENTS = [
-    b": keep-alive\n\n",
-    sse(completion_chunk({"role": "assistant", "content": ""})),
-    sse(completion_chunk({"content": "Hel"})),
-    sse(completion_chunk({"content": "lo!"})),
-    sse(completion_chunk({}, "stop")),
-    b"data: [DONE]\n\n",
-]
+STREAM_EVENTS = openai_stream("Hel", "lo!", model="gpt-4o-mini", message_id="chatcmpl-1")
 #: A request's model picks an upstream failure: (status, the upstream's error message).
 FAILURES = {
     "no-such-model": (404, "The model `no-such-model` does not exist"),

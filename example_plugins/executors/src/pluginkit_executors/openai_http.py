@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Generator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -29,7 +28,7 @@ from typing import Any
 
 from pluginkit import ABI_VERSION, PluginContext, PluginError, PluginKitError, hookimpl, sse
 from pluginkit import types as t
-from pluginkit.formats import dump, load_object
+from pluginkit.formats import dump, error_message, load_object
 from pluginkit.redaction import redact_text
 from pluginkit_executors.streaming import deliver
 
@@ -95,13 +94,7 @@ def _retry_after(headers: Mapping[str, list[str]]) -> float:
 
 def _upstream_error(status: int, headers: Mapping[str, list[str]], body: bytes) -> PluginError:
     """The error for an HTTP error status, with the upstream's own message when it sent one."""
-    detail = body.decode("utf-8", errors="replace").strip()
-    try:
-        error = json.loads(body).get("error")
-        if isinstance(error, dict) and error.get("message"):
-            detail = str(error["message"])
-    except (ValueError, AttributeError):
-        pass
+    detail = error_message(body)
     message = redact_text(f"upstream answered HTTP {status}: {detail[:500] or 'no body'}")
     retryable = status == 429 or status >= 500
     return PluginError(

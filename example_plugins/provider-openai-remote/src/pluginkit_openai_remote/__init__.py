@@ -38,6 +38,7 @@ from typing import Any
 
 from pluginkit import ABI_VERSION, PluginContext, PluginError, PluginKitError, hookimpl, sse
 from pluginkit import types as t
+from pluginkit.formats import error_message
 from pluginkit.providers import (
     AuthRequest,
     AuthResult,
@@ -176,13 +177,7 @@ def _upstream_error(status: int, body: bytes, key: str) -> ProviderError:
 
 def _detail(body: bytes, key: str) -> str:
     """The upstream's ``error.message`` (else its body), with the key and anything secret-looking masked."""
-    text = body.decode("utf-8", errors="replace").strip()
-    try:
-        error = json.loads(body).get("error")
-        if isinstance(error, dict) and error.get("message"):
-            text = str(error["message"])
-    except (ValueError, AttributeError):
-        pass
+    text = error_message(body)
     if key:
         text = text.replace(key, REDACTED)
     return redact_text(text)[:300]
