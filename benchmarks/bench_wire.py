@@ -75,7 +75,7 @@ class PExecutorRequest(_Model):
     auth_metadata: dict[str, Any] = Field(default_factory=dict, alias="AuthMetadata")
     auth_attributes: dict[str, str] = Field(default_factory=dict, alias="AuthAttributes")
     stream_id: str = Field(default="", alias="stream_id")
-    host_callback_id: int = Field(default=0, alias="host_callback_id")
+    host_callback_id: str = Field(default="", alias="host_callback_id")
 
 
 class PSchedulerOptions(_Model):
@@ -192,7 +192,7 @@ def executor_request() -> ExecutorRequest:
         source_format="claude",
         payload=claude_messages_body(),
         metadata={"request_id": "req_01JD3W5K8QX7YH2M4N6P9R0T1V", "retry": 1, "client_ip": "10.0.3.17"},
-        host_callback_id=42,
+        host_callback_id="42",
     )
 
 
