@@ -2,7 +2,8 @@
 
 With the example plugins installed (``python3 tasks.py demo`` installs them), the request is translated to
 Anthropic's format for the local executor and back, intercepted for secrets, scheduled, and recorded for usage —
-streamed and not — and each response's trace is printed under the ABI method names. Without them the demo runs
+streamed and not — and each response's trace is printed under the ABI method names. Then an AI-service provider
+starts its engine, pulls a model and answers a request the pipeline routes to it. Without them the demo runs
 on a built-in executor and says which plugin would add what.
 """
 
@@ -21,7 +22,9 @@ from pluginkit import abi
 from pluginkit import types as t
 from pluginkit.cli._abi import cmd_methods
 from pluginkit.cli._table import format_table
+from pluginkit.errors import PluginKitError
 from pluginkit.pipeline import Pipeline, Request, StageError
+from pluginkit.providers import ProviderHost
 from pluginkit.runtime import PluginManager
 from pluginkit.scheduling import Credential
 from pluginkit.sessions import Message, open_session_store
@@ -35,7 +38,9 @@ EXAMPLES = {
     "redact": "request.intercept_before / response.intercept_stream_chunk: masks API keys and e-mail addresses",
     "scheduler": "scheduler.pick: pin, delegate or deny credentials",
     "usage-sqlite": "usage.handle: usage records in SQLite, with a summary",
+    "local-engine": "provider.*: an AI-service provider whose engine is a process of its own (seed 003)",
 }
+DEMO_MODEL = "tiny-chat"
 USER_TEXT = "Hello pluginkit! My key is sk-demo1234567890abcdef and my e-mail is ada@example.com."
 
 
@@ -97,9 +102,11 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         "plugins": {
             "usage-sqlite": {"path": str(workdir / "usage.sqlite3")},
             "scheduler": {"delegate": "round-robin"},
+            "local-engine": {"models_dir": str(workdir / "models"), "source_dir": str(_model_source(workdir))},
         }
     }
     manager = PluginManager(config)
+    providers = ProviderHost(manager)  # before loading: it reads the providers' manifests first
     print("== Installed plugins (found without importing, then loaded) ==")
     with manager:
         plugins = manager.plugins()
@@ -143,7 +150,12 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
             await pipeline.aclose()
         print("\n== 3. The conversation, kept in a session store ==")
         await _record_session(manager, workdir, answer)
-        print("\n== 4. Usage (usage.handle) ==")
+        print("\n== 4. An AI-service provider: a local engine, a pulled model, the pipeline's executor ==")
+        if "local-engine" in active:
+            await _provider(manager, providers)
+        else:
+            print("  no provider plugin is active")
+        print("\n== 5. Usage (usage.handle) ==")
         if "usage-sqlite" in active:
             _print_usage(workdir / "usage.sqlite3", manager)
         else:
@@ -158,6 +170,38 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
                         - {c for p in plugins if p.state.value == "active" for c in p.capabilities})
         print(f"  capabilities no active plugin provides: {', '.join(unused) or 'none'}")
     return 0
+
+
+def _model_source(workdir: Path) -> Path:
+    """Where the local engine pulls models from: one small model file, made up."""
+    source = workdir / "model-source"
+    source.mkdir()
+    (source / f"{DEMO_MODEL}.bin").write_bytes(bytes(range(256)) * 4096)
+    return source
+
+
+async def _provider(manager: Any, providers: ProviderHost) -> None:
+    """Pull a model with the local-engine provider, then answer a chat request through the pipeline with it."""
+    try:
+        steps: list[Any] = []
+        final = await providers.pull_model("local-engine", DEMO_MODEL, progress=steps.append)
+        engine = await providers.engine_config("local-engine")
+        print(f"  engine started on first use: {engine.host} (status {providers.status('local-engine')})")
+        print(f"  pulled {DEMO_MODEL}: {len(steps)} progress steps to {final.completed:,} bytes, {final.status}")
+        pipeline = Pipeline(manager, credentials=[Credential("local-engine-key", "local-engine")],
+                            routes={DEMO_MODEL: ["local-engine"]})
+        providers.serve(pipeline, "local-engine")
+        body = json.dumps({"model": DEMO_MODEL, "messages": [{"role": "user", "content": "Hello engine!"}]})
+        try:
+            response = await pipeline.execute(Request(format="openai", model=DEMO_MODEL, body=body.encode()))
+        finally:
+            await pipeline.aclose()
+        print(f"  assistant ({DEMO_MODEL}): {_answer_text(response.body)}")
+        print("  " + response.trace.table().replace("\n", "\n  "))
+    except (PluginKitError, StageError) as exc:
+        print(f"  the provider failed: {exc}")
+    finally:
+        await providers.close()  # the engine stops with the demo
 
 
 async def _record_session(manager: Any, workdir: Path, answer: str) -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLES = "openai-anthropic,local-executor,redact,scheduler,usage-sqlite"
+EXAMPLES = "openai-anthropic,local-executor,redact,scheduler,usage-sqlite,local-engine"
 
 
 def demo(site: Path, load: str) -> subprocess.CompletedProcess[str]:
@@ -38,6 +38,9 @@ def test_demo_with_the_example_plugins(plugin_site: Path) -> None:
     assert "via round-robin delegate" in out
     assert "demo-model         2" in out  # the usage recorder's summary: both requests recorded
     assert "(SqliteSessionStore): 2 messages" in out and "search 'said' → assistant" in out
+    # the AI-service provider: its engine started on first use, a model pulled, a request it answered
+    assert "engine started on first use: 127.0.0.1:" in out and "pulled tiny-chat: " in out
+    assert "assistant (tiny-chat): tiny-chat heard: Hello engine!" in out and "native local-engine answered" in out
 
 
 def test_demo_without_plugins_runs_on_the_built_ins(plugin_site: Path) -> None:
@@ -45,3 +48,4 @@ def test_demo_without_plugins_runs_on_the_built_ins(plugin_site: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "(executor: builtin)" in result.stdout and "(built-in echo) You said" in result.stdout
     assert "openai-anthropic   request.translate / response.translate" in result.stdout
+    assert "no provider plugin is active" in result.stdout
