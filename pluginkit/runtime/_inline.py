@@ -125,25 +125,29 @@ async def run_inline(coro: Coroutine[Any, Any, Any], timeout: float | None) -> A
         clock.add(deadline, timeout)
     value: Any = None
     thrown: BaseException | None = None
+    #: Cancellations of the task already pending when the call began: a cancellation is this call's business only
+    #: while the task has more (one that a nested call caught and withdrew, with ``uncancel``, is over).
+    before = task.cancelling() if task is not None else 0
     try:
         while True:
             try:
                 waiting = run(send, value) if thrown is None else run(throw, thrown)
             except StopIteration as stop:
-                if thrown is not None:  # it finished despite the cancellation: the cancellation stands
+                if thrown is not None and _pending(task, before):  # it finished despite the cancellation
                     _raise_cancelled(task, deadline)
                 return stop.value
             except asyncio.CancelledError:
-                if thrown is not None or (task is not None and task.cancelling()):
+                if _pending(task, before):
                     _raise_cancelled(task, deadline)
                 raise Escaped(asyncio.CancelledError()) from None  # a cancellation of the plugin's own making
             except Exception:
                 raise
             except BaseException as exc:
                 raise Escaped(exc) from None
-            if thrown is not None:  # cancelled, and waiting again: it ignores cancellation; leave it behind
-                _abandon(coro)
+            if thrown is not None and _pending(task, before):  # cancelled, and waiting again: it ignores the
+                _abandon(coro)  # cancellation; leave it behind
                 _raise_cancelled(task, deadline)
+            thrown = None
             try:
                 value = await _suspend(waiting)
             except BaseException as exc:  # the caller's task was cancelled: pass it to the plugin
@@ -151,6 +155,10 @@ async def run_inline(coro: Coroutine[Any, Any, Any], timeout: float | None) -> A
     finally:
         if clock is not None:
             clock.pending.pop(deadline, None)  # type: ignore[arg-type]
+
+
+def _pending(task: asyncio.Task[Any] | None, before: int) -> bool:
+    return task is not None and task.cancelling() > before
 
 
 def _raise_cancelled(task: asyncio.Task[Any] | None, deadline: _Deadline | None) -> None:

@@ -112,3 +112,26 @@ def test_futures_the_plugin_waits_on_are_handed_to_the_callers_task() -> None:
         return await future + await asyncio.sleep(0, 1)
 
     assert asyncio.run(run_inline(waits(41), 1.0)) == 42
+
+
+def test_a_nested_calls_deadline_is_that_calls_business_only() -> None:
+    """A hook that calls another plugin's hook which times out gets ``timeout`` for that call and answers on; its
+    own caller is not cancelled by the inner deadline."""
+    manager = PluginManager(
+        {"pluginkit": {"timeouts": {"request.normalize": 0.1, "request.translate": 5}}}, entry_points=False, environ={}
+    )
+
+    async def slow(params: t.RequestTranslateRequest) -> t.BodyResult:
+        await asyncio.sleep(10)
+        return t.BodyResult(body=b"never")  # pragma: no cover
+
+    async def outer(params: t.RequestTranslateRequest) -> t.BodyResult:
+        inner = await manager.acall("request.normalize", params)  # a chain: the timed-out plugin is skipped
+        return t.BodyResult(body=b"after " + inner.body)
+
+    manager.register(SimpleNamespace(request_normalize=hookimpl(slow)), "slow")
+    manager.register(SimpleNamespace(request_translate=hookimpl(outer)), "outer")
+    started = time.monotonic()
+    result = asyncio.run(manager.acall("request.translate", REQUEST))
+    assert result.body == b"after {}" and time.monotonic() - started < 2
+    assert manager.plugin("outer").state is PluginState.ACTIVE
