@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from pluginkit.errors import PluginKitError
+from pluginkit.redaction import redact_text
 
 __all__ = ["EngineProcess", "announce_port", "exit_with_host"]
 
@@ -91,6 +92,8 @@ class EngineProcess:
                 self.port = _read_port(process, timeout)
             except BaseException:
                 self._kill(process)
+                if process.stdout is not None:  # no reader holds it yet
+                    process.stdout.close()
                 raise
             _drain(process, Path(self.argv[-1]).name if self.argv else "engine")
             return self.url
@@ -104,10 +107,11 @@ class EngineProcess:
 
     @staticmethod
     def _kill(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
+        """Close the lifeline, then SIGTERM, then SIGKILL after ``timeout``. The engine's output pipe is left to
+        its reader, which gets its end when the engine ends (closing it here would wait for that reader)."""
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
         if process.poll() is None:
             process.terminate()
             try:
@@ -120,14 +124,18 @@ class EngineProcess:
 def _death_signal() -> Callable[[], None] | None:
     """Linux's parent-death signal for the engine, when it is safe: it follows the *thread* that started the
     engine, not the process, so it is set only from the main thread (an engine started from a worker thread would
-    die with that thread). The lifeline covers every other case."""
+    die with that thread). The lifeline covers every other case. ``prctl`` is looked up here, in the host: between
+    fork and exec the child may only make the call."""
     if threading.current_thread() is not threading.main_thread():
         return None
     parent = os.getpid()
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
     def die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-        with contextlib.suppress(Exception):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the host died before the signal was set
             os._exit(1)
 
@@ -135,15 +143,15 @@ def _death_signal() -> Callable[[], None] | None:
 
 
 def _drain(process: subprocess.Popen[bytes], name: str) -> None:
-    """Read what the engine writes after its port line, to the log (an unread pipe would stall an engine that
-    writes enough to fill it)."""
+    """Read what the engine writes after its port line, to the log, masked (an unread pipe would stall an engine
+    that writes enough to fill it); the pipe is closed at its end."""
     stdout = process.stdout
 
     def read() -> None:
         assert stdout is not None
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError), stdout:
             for line in stdout:
-                log.debug("engine %s: %s", name, line.decode(errors="replace").rstrip())
+                log.debug("engine %s: %s", name, redact_text(line.decode(errors="replace").rstrip()))
 
     threading.Thread(target=read, name=f"pluginkit-engine-{process.pid}", daemon=True).start()
 
@@ -165,9 +173,10 @@ def _read_port(process: subprocess.Popen[bytes], timeout: float) -> int:
                 raise PluginKitError("engine_start_failed", f"the engine exited before announcing its port ({code})")
             line += byte
     text = line.decode(errors="replace").strip()
-    if not text.startswith(PORT_LINE) or not text[len(PORT_LINE):].isdigit():
+    port = text[len(PORT_LINE):]
+    if not text.startswith(PORT_LINE) or not (port.isascii() and port.isdigit()):
         raise PluginKitError("engine_start_failed", f"the engine's first line is not {PORT_LINE}<port>: {text[:80]!r}")
-    return int(text[len(PORT_LINE):])
+    return int(port)
 
 
 # -- in the engine ---------------------------------------------------------------------------------------------------

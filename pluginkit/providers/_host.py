@@ -44,6 +44,7 @@ from pluginkit.providers._manifest import (
 )
 from pluginkit.providers._provider import Conflict, Health, Provider, ProviderStatus
 from pluginkit.providers._services import ServiceCalls, _Connection, _Route
+from pluginkit.redaction import redact_text
 from pluginkit.runtime import PluginState, PluginStream
 
 if TYPE_CHECKING:
@@ -123,11 +124,18 @@ class ProviderHost(ServiceCalls):
             )
         provider = Provider(manifest, plugin_id)
         self._providers[name] = provider
+        self._routes = {key: route for key, route in self._routes.items() if key[0] != name}  # its old services
         return provider
 
     def _admit(self, manifest: ProviderManifest, plugin_id: str, source: str) -> Provider | None:
         name = manifest.provider.name
         kept = self._providers.get(name)
+        if kept is not None and kept.source == source:
+            # two plugins of one package share its manifest: the first serves the provider; the other is no
+            # provider, and not a conflict (it is loaded as any plugin)
+            log.info("plugin %r shares %s with plugin %r, which serves provider %r", plugin_id, source,
+                     kept.plugin_id, name)
+            return None
         if kept is not None:  # the seed: "plugin name conflict: <name> already exists", the later one skipped
             self.conflicts.append(Conflict(name, kept.plugin_id, plugin_id, source))
             reason = f"provider name conflict: {name!r} is served by plugin {kept.plugin_id!r}"
@@ -186,13 +194,12 @@ class ProviderHost(ServiceCalls):
         if provider.status is ProviderStatus.RUNNING:
             return provider
         starting = provider._starting
-        if starting is None:  # one start at a time; every caller waits for it
+        if starting is None or starting.done() or starting.get_loop() is not asyncio.get_running_loop():
+            # one start at a time on this loop, every caller waiting for it; a start of another loop (a former
+            # asyncio.run) is not awaited from this one, and a start that ended is forgotten when it ends
             starting = provider._starting = asyncio.ensure_future(self._start(provider, mode or self.mode))
-        try:
-            await asyncio.shield(starting)
-        finally:
-            if starting.done() and provider._starting is starting:
-                provider._starting = None
+            starting.add_done_callback(lambda task: _forget(provider, task))
+        await asyncio.shield(starting)
         return provider
 
     def _ready_or_raise(self, name: str) -> Provider:
@@ -230,7 +237,7 @@ class ProviderHost(ServiceCalls):
                         )
                     await asyncio.sleep(HEALTH_POLL)
         except PluginKitError as exc:
-            provider.status, provider.reason = ProviderStatus.STOPPED, f"{exc.code}: {exc.message}"
+            provider.status, provider.reason = ProviderStatus.STOPPED, redact_text(f"{exc.code}: {exc.message}")
             raise
         provider.status, provider.reason = ProviderStatus.RUNNING, ""
         log.info("provider %r running", provider.name)
@@ -259,7 +266,7 @@ class ProviderHost(ServiceCalls):
                 try:
                     await self.stop(provider.name)
                 except PluginKitError as exc:
-                    log.error("provider %r did not stop: %s", provider.name, exc)
+                    log.error("provider %r did not stop: %s", provider.name, redact_text(str(exc)))
 
     async def health(self, name: str) -> Health:
         """Check the provider's health (``provider.health_check``). A failure marks a local provider's engine down
@@ -271,25 +278,30 @@ class ProviderHost(ServiceCalls):
         except PluginKitError as exc:
             if provider.type == "local" and provider.status is ProviderStatus.RUNNING:
                 provider.status = ProviderStatus.STOPPED
-                log.warning("provider %r: engine down (%s)", name, exc.message)
-            provider.reason = f"{exc.code}: {exc.message}"
-            return Health(name, False, provider.status, f"{exc.code}: {exc.message}")
+                log.warning("provider %r: engine down (%s)", name, redact_text(exc.message))
+            provider.reason = redact_text(f"{exc.code}: {exc.message}")
+            return Health(name, False, provider.status, provider.reason)
         return Health(name, True, provider.status)
 
     async def keep_alive(self, interval: float = 10.0) -> None:
         """Until cancelled: every ``interval`` seconds, look for newly installed providers and check each running
-        local provider, restarting an engine found down (the seed host's keep-alive and re-scan)."""
+        local provider, restarting an engine found down (the seed host's keep-alive and re-scan). One provider's
+        failure is logged, and the others are still watched."""
         while True:
             await asyncio.sleep(interval)
-            if self.discover():
-                await asyncio.to_thread(self.manager.load)
+            try:
+                if self.discover():
+                    await asyncio.to_thread(self.manager.load)
+            except PluginKitError as exc:
+                log.error("provider discovery failed: %s", redact_text(str(exc)))
             for provider in list(self._providers.values()):
-                running = provider.status is ProviderStatus.RUNNING and provider.type == "local"
-                if running and not (await self.health(provider.name)).healthy:
-                    try:
+                if provider.status is not ProviderStatus.RUNNING or provider.type != "local":
+                    continue
+                try:
+                    if not (await self.health(provider.name)).healthy:
                         await self.start(provider.name)
-                    except PluginKitError as exc:
-                        log.error("provider %r did not restart: %s", provider.name, exc)
+                except PluginKitError as exc:
+                    log.error("provider %r did not restart: %s", provider.name, redact_text(str(exc)))
 
     # -- models (local providers) ---------------------------------------------------------------------------------
     async def _local(self, name: str, method: str, params: Any = None) -> Any:
@@ -422,6 +434,14 @@ class ProviderHost(ServiceCalls):
         except Exception as exc:
             raise PluginKitError("host_call_failed", f"the pull's progress callback failed: {exc}") from None
         return t.Empty()
+
+
+def _forget(provider: Provider, start: asyncio.Future[None]) -> None:
+    """A start ended: the next use starts afresh (its outcome, an error included, was its waiters')."""
+    if provider._starting is start:
+        provider._starting = None
+    if not start.cancelled():
+        start.exception()  # read: a start nobody awaited any more is not reported as never retrieved
 
 
 # -- the plugin-side helper ------------------------------------------------------------------------------------------

@@ -262,17 +262,17 @@ def _read(path: Path) -> ProviderManifest:
 
 
 def find_manifest(installed: InstalledPlugin) -> Path | None:
-    """Where the installed plugin's manifest is, found without importing it: in the directory of the entry
-    point's module, or of a package above it (``pkg.sub:obj`` → ``pkg/sub/``, then ``pkg/``). ``None``: the
-    plugin ships none (it is no provider)."""
+    """Where the installed plugin's manifest is, found without importing it: in the package directory of the entry
+    point's module (``pkg.sub:obj`` → ``pkg/sub/`` when ``sub`` is a package, else ``pkg/``), never above it.
+    ``None``: the plugin ships none (it is no provider)."""
     parts = installed.value.split(":", 1)[0].strip().split(".")
     for root in _roots(installed, parts[0]):
-        for depth in range(len(parts), 0, -1):
-            directory = root.joinpath(*parts[1:depth])
-            for name in MANIFEST_FILES:
-                candidate = directory / name
-                if candidate.is_file():
-                    return candidate
+        module = root.joinpath(*parts[1:])
+        directory = module if module.is_dir() else module.parent
+        for name in MANIFEST_FILES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
     return None
 
 

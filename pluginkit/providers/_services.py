@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ServiceCalls", "incoming"]
 
+log = logging.getLogger("pluginkit.providers")
 _CONN_IDS = itertools.count(1)
 
 
@@ -208,6 +211,9 @@ class ServiceCalls:
             raise
         stream.ends_at = _message_ends
         stream.on_close = lambda: self._connections.pop(conn_id, None)
+        # a consumer that leaves without closing the stream (a bare `async for` it breaks out of) must not keep
+        # the connection ID taken: it is released when the stream goes
+        weakref.finalize(stream, self._connections.pop, conn_id, None)
         return stream
 
     def connection(self, plugin_id: str, ws_conn_id: str) -> AsyncIterator[p.BidiMessage]:
@@ -256,23 +262,32 @@ def _message_ends(message: p.BidiMessage) -> bool:
 
 
 class _Connection:
-    """A bidirectional call's incoming side: the caller's messages, each a copy stamped with the connection ID."""
+    """A bidirectional call's incoming side: the caller's messages, each a copy stamped with the connection ID.
 
-    __slots__ = ("conn_id", "plugin_id", "source")
+    The caller's source is the client's: what it raises (a dropped connection) ends the incoming messages, as a
+    closed socket does, and is kept in :attr:`error` — it is not the plugin's failure, and fuses nothing.
+    """
+
+    __slots__ = ("conn_id", "error", "plugin_id", "source")
 
     def __init__(
         self, plugin_id: str, conn_id: str, source: AsyncIterable[p.BidiMessage] | Iterable[p.BidiMessage]
     ) -> None:
         self.plugin_id, self.conn_id, self.source = plugin_id, conn_id, source
+        self.error: Exception | None = None
 
     async def messages(self) -> AsyncIterator[p.BidiMessage]:
         source = self.source
-        if isinstance(source, AsyncIterable):
-            async for message in source:
-                yield self._stamped(message)
-        else:
-            for message in source:
-                yield self._stamped(message)
+        try:
+            if isinstance(source, AsyncIterable):
+                async for message in source:
+                    yield self._stamped(message)
+            else:
+                for message in source:
+                    yield self._stamped(message)
+        except Exception as exc:  # the client's side failed: its messages end here
+            self.error = exc
+            log.info("connection %s: the client's messages ended with %s", self.conn_id, type(exc).__name__)
 
     def _stamped(self, message: p.BidiMessage) -> p.BidiMessage:
         return p.BidiMessage(

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from pluginkit.errors import InvalidRequest, PluginKitError
 from pluginkit.runtime._escapes import belongs_to_host
 from pluginkit.runtime._inline import run_inline
-from pluginkit.runtime._loop import CallAbandoned, Escaped
+from pluginkit.runtime._loop import CallAbandoned, DeadlinePassed, Escaped
 from pluginkit.runtime._plan import EMPTY, Failed, Impl, P, Plan
-from pluginkit.runtime._yields import PluginStream, decoded
+from pluginkit.runtime._yields import PluginStream, decoded, is_iterator
 from pluginkit.wire import WireError, check_text, to_wire
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ async def call_async(plan: Plan, impl: Impl, params: Any, runtime: Runtime) -> A
             value = await run_inline(value, plan.timeout)
     except Escaped as escaped:
         return failure(plan, impl, runtime, escaped.original, params)
+    except GeneratorExit:  # the caller's own coroutine is being closed (its plugin's was abandoned): not this one's
+        raise
     except BaseException as exc:
         return failure(plan, impl, runtime, exc, params)
     return check_answer(plan, impl, value, runtime)
@@ -97,7 +99,7 @@ def check_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
     if isinstance(value, plan.result_type):
         return value
     try:
-        return decoded(plan, value, "answered")
+        return decoded(plan.result_type, plan.method.parse_result, value, "answered")
     except TypeError as wrong:
         return runtime.crash(plan, impl, wrong)
 
@@ -107,12 +109,11 @@ def stream_answer(plan: Plan, impl: Impl, value: Any, runtime: Runtime) -> Any:
     crash when it is no iterator at all."""
     if value is None:
         value = ()
-    if hasattr(value, "__anext__") or hasattr(value, "__aiter__") or (
-        hasattr(value, "__iter__") and not isinstance(value, str | bytes | bytearray | dict)
-    ):
+    if is_iterator(value):
         return PluginStream(plan, impl, runtime, value, failure)
     return runtime.crash(
-        plan, impl, TypeError(f"answered {type(value).__name__}, expected an iterator of {plan.result_type.__name__}")
+        plan, impl,
+        TypeError(f"answered {type(value).__name__}, expected an iterator of {plan.method.result.__name__}"),
     )
 
 
@@ -126,7 +127,7 @@ def failure(plan: Plan, impl: Impl, runtime: Runtime, exc: BaseException, params
         raise exc
     if isinstance(exc, PluginKitError):
         return Failed(exc)
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, DeadlinePassed):
         runtime.timed_out(plan, impl)
         return Failed(
             PluginKitError(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pluginkit.errors import PluginKitError
 
-__all__ = ["CallAbandoned", "Escaped", "LoopThread", "guarded"]
+__all__ = ["CallAbandoned", "DeadlinePassed", "Escaped", "LoopThread", "guarded"]
 
 log = logging.getLogger("pluginkit")
 #: How often a caller waiting on the loop checks that the loop is still there (seconds).
@@ -25,6 +25,11 @@ class CallAbandoned(PluginKitError):
     It aborts the whole call — a chain must not carry on as if the plugin had declined."""
 
     default_code = "plugin_unavailable"
+
+
+class DeadlinePassed(TimeoutError):
+    """A call ran past its time limit (pluginkit's own: a ``TimeoutError`` a plugin raises, a socket's, say, is the
+    plugin's failure, not a time-out of the call)."""
 
 
 class Escaped(Exception):
@@ -107,7 +112,7 @@ class LoopThread:
                     ) from None
                 if deadline is not None and time.monotonic() >= deadline:
                     future.cancel()
-                    raise TimeoutError from None
+                    raise DeadlinePassed from None
             except Escaped as escaped:
                 raise escaped.original from None
             except (FutureCancelled, asyncio.CancelledError):  # the loop cancelled the call as it stopped

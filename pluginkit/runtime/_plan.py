@@ -16,6 +16,7 @@ import pluggy
 from pluginkit import abi
 from pluginkit.errors import PluginKitError
 from pluginkit.runtime._plugin import PluginRecord
+from pluginkit.runtime._yields import PluginStream
 from pluginkit.wire._payload import copier, sealer, zero_test
 
 __all__ = ["EMPTY", "Failed", "Impl", "NoteSink", "Plan", "note", "set_field", "shared"]
@@ -103,7 +104,9 @@ class Plan:
         self.wrappers = tuple(i for i in impls if i.kind)
         self.timeout = timeout
         self.fuse = fuse
-        self.result_type = method.result
+        #: What a typed answer is an instance of: the method's result, or for a method that ``yields``, the stream
+        #: (no answer a hookimpl returns is one, so each goes to ``check_answer``, which makes it one).
+        self.result_type = PluginStream if method.yields else method.result
         self.is_zero = zero_test(method.result)
         self.copy: Callable[[Any], Any] = copier(method.params)
         # Several plugins each get their own copy; a lone plugin gets the object the call was made with, which

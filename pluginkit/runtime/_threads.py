@@ -23,6 +23,7 @@ from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 from pluginkit.errors import PluginKitError
+from pluginkit.runtime._loop import DeadlinePassed
 
 if TYPE_CHECKING:
     from pluginkit.runtime._plan import Impl, Plan
@@ -70,7 +71,7 @@ class PluginThreads:
         try:
             return future.result(timeout)
         except FutureTimeout:
-            raise TimeoutError from None
+            raise DeadlinePassed from None
 
     async def arun(self, function: Callable[[Any], Any], argument: Any, timeout: float | None) -> Any:
         """:meth:`run` for the event loop: the loop is never blocked, and the wait ends on time."""
@@ -78,7 +79,7 @@ class PluginThreads:
         waiting.add_done_callback(_retrieve)
         done, _ = await asyncio.wait((waiting,), timeout=timeout)
         if not done:
-            raise TimeoutError
+            raise DeadlinePassed
         return waiting.result()
 
     def shutdown(self) -> None:
@@ -107,7 +108,7 @@ async def bounded(coro: Any, timeout: float | None) -> Any:
         return task.result()
     task.add_done_callback(_retrieve)
     task.cancel()
-    raise TimeoutError
+    raise DeadlinePassed
 
 
 class Watchdog:

@@ -7,29 +7,32 @@ it) crashes the plugin; an exception is the plugin's answer or its crash, by the
 (:func:`~pluginkit.runtime._calls.failure`); and the plan's time limit bounds the whole stream, as a Go context's
 deadline bounds a channel's producer: past it the step running is cancelled and the stream ends with ``timeout``.
 
-Each step is the plugin's own ``__anext__`` awaited in the consumer's task, with no task or queue between: a
-stream step through :class:`PluginStream` costs ~0.2 us over the plugin's generator alone (``benchmarks``,
-``providers``), where a producer task and a queue cost ~5 us a chunk. The deadline is one timer per stream that
-cancels the consumer's task only while it is inside a step.
+Each step runs in the consumer's task and context, as a synchronous hook runs in its caller's (a copied context per
+step, ``Context.run``, was ~170 ns a chunk: most of what a chunk may cost). A step that gives its item at once (most
+do: the generator yields what it has) is one ``send`` to the generator's ``__anext__``, no task, no queue: ~0.25 us
+over iterating the plugin's generator directly, where a producer task and a queue cost ~5 us a chunk
+(``benchmarks``, ``providers``). A step that waits is driven by :func:`~pluginkit.runtime._inline.drive`, so it is
+bounded as a call is: a generator that ignores its cancellation is left behind, on time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from pluginkit.errors import PluginKitError
 from pluginkit.runtime._escapes import belongs_to_host
-from pluginkit.runtime._loop import Escaped
+from pluginkit.runtime._inline import drive
+from pluginkit.runtime._loop import DeadlinePassed, Escaped
 from pluginkit.runtime._threads import bounded
 
 if TYPE_CHECKING:
     from pluginkit.runtime._plan import Impl, Plan
     from pluginkit.runtime._runtime import Runtime
 
-__all__ = ["Fail", "PluginStream", "decoded"]
+__all__ = ["Fail", "PluginStream", "decoded", "is_iterator"]
 
 #: What an exception from a plugin comes to (:func:`pluginkit.runtime._calls.failure`, passed in: this module sits
 #: below the one that calls plugins).
@@ -40,24 +43,40 @@ CLOSE_TIMEOUT = 5.0
 _DONE = object()
 
 
-def decoded(plan: Plan, value: Any, verb: str) -> Any:
-    """A plugin's dict decoded as the method's result type; ``TypeError`` (the plugin's fault, the reason for its
+def is_iterator(value: Any) -> bool:
+    """Whether a hook's answer can be a stream: its *type* has the iterator protocols (looked up on the type, so
+    that no code of the plugin's runs here, outside containment)."""
+    kind = type(value)
+    if issubclass(kind, str | bytes | bytearray | dict):
+        return False
+    return any(hasattr(kind, name) for name in ("__anext__", "__aiter__", "__next__", "__iter__"))
+
+
+def decoded(tp: type, parse: Callable[[Any], Any], value: Any, verb: str) -> Any:
+    """A plugin's dict decoded as ``tp`` with ``parse``; ``TypeError`` (the plugin's fault, the reason for its
     author) for a dict that does not fit, or anything else."""
-    name = plan.result_type.__name__
     if isinstance(value, dict):
         try:
-            return plan.method.parse_result(value)
+            return parse(value)
         except PluginKitError as exc:
-            raise TypeError(f"{verb} a dict that is not a {name}: {exc.message}") from None
-    raise TypeError(f"{verb} {type(value).__name__}, expected {name}")
+            raise TypeError(f"{verb} a dict that is not a {tp.__name__}: {exc.message}") from None
+    raise TypeError(f"{verb} {type(value).__name__}, expected {tp.__name__}")
 
 
-def _next_or_done(iterator: Iterator[Any]) -> Any:
+def _next_or_done(iterator: Any) -> Any:
     return next(iterator, _DONE)
 
 
+async def _probe() -> AsyncIterator[None]:
+    yield None
+
+
+#: The type of an ``async def`` generator, whose ``__anext__()`` step a step sends to directly.
+_AGEN = type(_probe())
+
+
 class PluginStream:
-    """One plugin's stream of ``plan.method.result`` items, read with ``async for``.
+    """One plugin's stream of ``plan.method.result`` items, read with ``async for`` (or ``async with``).
 
     ``plugin_id`` names the plugin. Leaving the loop early, or ``await stream.aclose()``, closes the plugin's
     iterator (its ``finally`` blocks run). A failure ends the stream with a :class:`~pluginkit.errors.PluginKitError`
@@ -65,20 +84,20 @@ class PluginStream:
     """
 
     __slots__ = (
-        "_async", "_expired", "_fail", "_impl", "_last", "_plan", "_runtime", "_source", "_stepping", "_task",
-        "_timer", "closed", "ends_at", "on_close", "plugin_id",
+        "__weakref__", "_async", "_at", "_expired", "_fail", "_foreign", "_go", "_impl", "_item_type", "_last",
+        "_plan", "_runtime", "_source", "_timer", "_value", "closed", "ends_at", "on_close", "plugin_id",
     )
 
     def __init__(self, plan: Plan, impl: Impl, runtime: Runtime, value: Any, fail: Fail) -> None:
         self._plan, self._impl, self._runtime, self._fail = plan, impl, runtime, fail
         self.plugin_id = impl.record.id
-        self._async = hasattr(value, "__anext__") or hasattr(value, "__aiter__")
-        self._source: Any = value if hasattr(value, "__anext__") or hasattr(value, "__next__") else None
-        if self._source is None:
-            self._source = value.__aiter__() if self._async else iter(value)
+        self._value = value
+        self._source: Any = None  # opened by the first step, in containment (the plugin's __aiter__ is its code)
+        self._async = self._foreign = False
         self._timer: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[Any] | None = None
-        self._stepping = self._expired = self.closed = self._last = False
+        self._at: float | None = None
+        self._expired = self.closed = self._last = self._go = False
+        self._item_type: type = plan.method.result
         #: The family's rule for its items: ``ends_at(item)`` is true for the last one (the stream then ends after
         #: it), or raises the :class:`~pluginkit.errors.PluginKitError` an item stands for (an error chunk).
         self.ends_at: Callable[[Any], bool] | None = None
@@ -95,38 +114,52 @@ class PluginStream:
         await self._end()
 
     async def __anext__(self) -> Any:
-        if self.closed or self._last:
-            await self._end()
-            raise StopAsyncIteration
-        if self._task is None:
-            self._start()
-        if self._expired:
-            await self._end()
-            raise self._timed_out()
+        if not self._go:  # one flag on the way of every chunk: opened, not over, within its time
+            await self._gate()
+        waited = False  # whether the step awaited: only then is a GeneratorExit the consumer's, not the plugin's
         try:
-            self._stepping = True
             if self._async:
-                item = await self._source.__anext__()
+                step = self._source.__anext__()
+                if self._foreign and not hasattr(step, "throw"):  # an __anext__ answering an awaitable of its own
+                    step = step.__await__()
+                try:
+                    waiting = step.send(None)
+                except StopIteration as done:  # the item, at once
+                    item = done.value
+                else:  # it waits: bounded as a call, by what is left of the stream's time
+                    waited = True
+                    item = await drive(step, None, self._left(), waiting)
             elif self._impl.record.isolated:
+                waited = True
                 item = await self._impl.record.worker_threads().arun(_next_or_done, self._source, self._left())
                 if item is _DONE:
                     raise StopAsyncIteration
             else:
                 item = next(self._source)
         except (StopAsyncIteration, StopIteration):
-            self._stepping = False
             await self._end(close=False)
             raise StopAsyncIteration from None
-        except BaseException as exc:  # a plugin's cleanup must not take the consumer down
-            self._stepping = False
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # the consumer's own cancellation
+                await self._end()
+                raise
+            raise await self._failed(Escaped(asyncio.CancelledError())) from None
+        except GeneratorExit as exc:
+            if not waited:
+                raise await self._failed(Escaped(exc)) from None
+            self._finish()  # the consumer's coroutine is being closed: nothing can be awaited any more
+            raise
+        except BaseException as exc:
             raise await self._failed(exc) from None
-        self._stepping = False
-        if item.__class__ is not self._plan.result_type:
+        if item.__class__ is not self._item_type:
             item = await self._checked(item)
         ends_at = self.ends_at
         if ends_at is not None:
             try:
-                self._last = ends_at(item)
+                if ends_at(item):
+                    self._last = True
+                    self._go = False
             except PluginKitError as exc:
                 await self._end()
                 if self.plugin_id not in exc.message:
@@ -135,21 +168,52 @@ class PluginStream:
                 raise
         return item
 
-    # -- the time limit ----------------------------------------------------------------------------------------------
-    def _start(self) -> None:
-        self._task = asyncio.current_task()
+    async def _gate(self) -> None:
+        """Before a step, when the way is not clear: the stream is over (``StopAsyncIteration``), not opened yet,
+        or past its time (``timeout``)."""
+        if self.closed or self._last:
+            await self._end()
+            raise StopAsyncIteration
+        if self._source is None:
+            await self._open()
+        if self._expired:
+            await self._end()
+            raise self._timed_out()
+        self._go = True
+
+    async def _open(self) -> None:
+        """The plugin's iterator, from what its hook answered (``__aiter__`` / ``iter`` run its code: contained),
+        and the stream's time limit, from now."""
+        value = self._value
+        try:
+            kind = type(value)
+            if hasattr(kind, "__anext__"):
+                self._source, self._async = value, True
+            elif hasattr(kind, "__aiter__"):
+                self._source, self._async = value.__aiter__(), True
+            elif hasattr(kind, "__next__"):
+                self._source = value
+            else:
+                self._source = iter(value)
+            self._foreign = self._async and type(self._source) is not _AGEN  # not an async def generator
+        except BaseException as exc:
+            self._source = ()
+            raise await self._failed(exc) from None
         timeout = self._plan.timeout
         if timeout is not None:
-            self._timer = asyncio.get_running_loop().call_later(timeout, self._expire)
+            loop = asyncio.get_running_loop()
+            self._at = loop.time() + timeout
+            self._timer = loop.call_at(self._at, self._expire)
 
+    # -- the time limit ----------------------------------------------------------------------------------------------
     def _expire(self) -> None:
+        """The limit passed: the next step ends the stream (a step waiting now is bounded by its own deadline)."""
         self._expired = True
-        if self._stepping and self._task is not None:
-            self._task.cancel()
+        self._go = False
 
     def _left(self) -> float | None:
-        timer = self._timer
-        return None if timer is None else max(0.0, timer.when() - asyncio.get_running_loop().time())
+        at = self._at
+        return None if at is None else max(0.0, at - asyncio.get_running_loop().time())
 
     def _timed_out(self) -> PluginKitError:
         self._runtime.timed_out(self._plan, self._impl)
@@ -160,18 +224,9 @@ class PluginStream:
 
     # -- endings -----------------------------------------------------------------------------------------------------
     async def _failed(self, exc: BaseException) -> PluginKitError:
-        task = self._task
-        if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling() > 0:
-            if not self._expired:
-                await self._end()
-                raise exc  # the consumer's own cancellation
-            task.uncancel()
-            await self._end()
-            return self._timed_out()
-        if isinstance(exc, TimeoutError) and self._expired:
-            await self._end()
-            return self._timed_out()
         await self._end()
+        if isinstance(exc, DeadlinePassed):
+            return self._timed_out()
         if belongs_to_host(exc):
             raise exc
         original = exc.original if isinstance(exc, Escaped) else exc
@@ -179,25 +234,30 @@ class PluginStream:
         return error
 
     async def _checked(self, item: Any) -> Any:
-        plan = self._plan
-        if isinstance(item, plan.result_type):
+        method = self._plan.method
+        if isinstance(item, self._item_type):
             return item
         try:
-            return decoded(plan, item, "yielded")
+            return decoded(method.result, method.parse_result, item, "yielded")
         except TypeError as wrong:
             await self._end()
-            raise self._runtime.crash(plan, self._impl, wrong).error from None
+            raise self._runtime.crash(self._plan, self._impl, wrong).error from None
 
-    async def _end(self, *, close: bool = True) -> None:
+    def _finish(self) -> bool:
+        """End the stream's bookkeeping (timer, ``on_close``); whether it was still open."""
         if self.closed:
-            return
+            return False
         self.closed = True
+        self._go = False
         if self._timer is not None:
             self._timer.cancel()
         on_close = self.on_close
         if on_close is not None:
             on_close()
-        if close:
+        return True
+
+    async def _end(self, *, close: bool = True) -> None:
+        if self._finish() and close and self._source is not None:
             await _close(self._source)
 
     async def aclose(self) -> None:
@@ -208,13 +268,12 @@ class PluginStream:
 async def _close(source: Any) -> None:
     """Close a plugin's iterator, containing whatever its ``finally`` blocks do."""
     try:
-        aclose = getattr(source, "aclose", None)
+        aclose = getattr(type(source), "aclose", None)
         if aclose is not None:
-            await bounded(aclose(), CLOSE_TIMEOUT)
+            await bounded(aclose(source), CLOSE_TIMEOUT)
             return
-        close = getattr(source, "close", None)
-        if close is not None and inspect.isgenerator(source):
-            close()
+        if inspect.isgenerator(source):
+            source.close()
     except asyncio.CancelledError:
         raise
     except BaseException as exc:  # a plugin's cleanup must not take the consumer down

@@ -5,6 +5,7 @@ registered in code; the example plugins' tests run the pip-installed ones."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -314,3 +315,68 @@ def test_a_plugin_reaches_only_its_own_connections() -> None:
 def test_the_supported_model_list_needs_no_plugin_call() -> None:
     host = host_with(FakeEngine())
     assert [m.id for m in host.support_model_list("fake")] == ["fake:chat:m1", "fake:chat:m2"]
+
+
+def test_a_client_whose_messages_fail_ends_its_connection_without_blaming_the_plugin() -> None:
+    host = host_with(FakeEngine())
+
+    async def dropped() -> AsyncIterator[BidiMessage]:
+        yield BidiMessage(data=b"hello")
+        raise ConnectionResetError("the client went away")
+
+    async def main() -> list[bytes]:
+        async with await host.invoke_bidirectional("fake", "talk", dropped(), ws_conn_id="c2") as replies:
+            return [reply.data async for reply in replies]
+
+    assert asyncio.run(main()) == [b"HELLO"]
+    assert host.manager.plugin("fake").state is PluginState.ACTIVE and host._connections == {}
+
+
+def test_a_connection_is_released_when_its_stream_is_dropped_unclosed() -> None:
+    host = host_with(FakeEngine())
+
+    async def main() -> None:
+        replies = await host.invoke_bidirectional("fake", "talk", [BidiMessage(data=b"a")], ws_conn_id="c3")
+        async for _ in replies:
+            break  # leaves without closing the stream
+
+    asyncio.run(main())
+    import gc  # deferred: only this test forces a collection
+
+    gc.collect()
+    assert "c3" not in host._connections
+
+
+def test_a_start_is_not_shared_across_event_loops() -> None:
+    engine = FakeEngine(healthy_after=10_000)
+    host = host_with(engine)
+    host.start_timeout = 5.0
+
+    async def give_up() -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await host.start("fake")
+
+    asyncio.run(give_up())  # that loop ends, cancelling its start
+    engine.health_checks_to_pass = 1
+    assert asyncio.run(host.invoke("fake", "chat", b"hi")).startswith(b"answer")
+
+
+def test_keep_alive_watches_the_others_when_one_provider_fails() -> None:
+    host = host_with(FakeEngine())
+    other = FakeEngine()
+    host.manager.register(other, "other")
+    host.add("other", {**MANIFEST, "provider": {**MANIFEST["provider"], "name": "other"}})
+
+    async def main() -> None:
+        await host.start("fake")
+        await host.start("other")
+        host.manager.exclude("fake", "taken out for the test")
+        other.running = False  # its engine died
+        watcher = asyncio.ensure_future(host.keep_alive(interval=0.05))
+        await asyncio.sleep(0.3)
+        assert not watcher.done()
+        watcher.cancel()
+
+    asyncio.run(main())
+    assert other.running and other.calls.count("start_engine:auto") == 2

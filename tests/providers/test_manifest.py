@@ -19,6 +19,7 @@ from pluginkit.providers import (
     platform_key,
     support_model_list,
 )
+from pluginkit.runtime import InstalledPlugin
 
 MANIFEST = """
 version: "1"
@@ -176,3 +177,31 @@ def test_a_conflict_found_after_loading_takes_the_later_plugin_out(on_path: Path
     with pytest.raises(Exception, match="not active"):
         manager.call_plugin("twin-a", "provider.invoke_service")
     manager.shutdown()
+
+
+def test_a_manifest_is_looked_for_in_the_entry_points_package_never_above_it(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "acme" / "engine").mkdir(parents=True)
+    (site / "acme" / "plugin.yaml").write_text("provider: {name: acme, type: remote}\nservices: [{service_name: chat}]")
+    (site / "acme" / "engine" / "plugin.yaml").write_text(MANIFEST)
+    (site / "acme" / "tools.py").write_text("")
+    (site / "loose.py").write_text("")
+    (site / "plugin.yaml").write_text("not looked at")
+    dist = str(site / "acme-1.0.dist-info")
+
+    def found(value: str) -> Path | None:
+        return find_manifest(InstalledPlugin(id="x", value=value, distribution="acme", version="1", location=dist))
+
+    assert found("acme.engine:PLUGIN") == site / "acme" / "engine" / "plugin.yaml"  # a package: its own
+    assert found("acme.tools:PLUGIN") == site / "acme" / "plugin.yaml"  # a module: its package's
+    assert found("acme") == site / "acme" / "plugin.yaml"
+    assert found("loose:PLUGIN") is None  # a top-level module: the site itself is no plugin's directory
+
+
+def test_plugins_of_one_package_share_its_manifest_without_a_conflict() -> None:
+    manager = PluginManager(entry_points=False, environ={})
+    host = ProviderHost(manager)
+    manifest = parse_manifest(MANIFEST)
+    assert host._admit(manifest, "acme-provider", "/site/acme/plugin.yaml") is not None
+    assert host._admit(manifest, "acme-tools", "/site/acme/plugin.yaml") is None
+    assert host.conflicts == [] and host.provider("ollama").plugin_id == "acme-provider"

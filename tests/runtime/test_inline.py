@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import contextvars
 import time
+import types
+from collections.abc import Generator
 from types import SimpleNamespace
 
 import pytest
@@ -135,3 +137,60 @@ def test_a_nested_calls_deadline_is_that_calls_business_only() -> None:
     result = asyncio.run(manager.acall("request.translate", REQUEST))
     assert result.body == b"after {}" and time.monotonic() - started < 2
     assert manager.plugin("outer").state is PluginState.ACTIVE
+
+
+@types.coroutine
+def _yield(value: object) -> Generator[object, None, None]:
+    yield value
+
+
+class _LooksLikeAFuture:
+    _asyncio_future_blocking = True
+
+    def get_loop(self) -> None:
+        raise ValueError("not a loop")
+
+
+@pytest.mark.parametrize("garbage", [42, _LooksLikeAFuture()])
+def test_what_a_coroutine_yields_that_is_no_future_of_the_loop_is_thrown_back_at_it(garbage: object) -> None:
+    async def yields_garbage(params: t.RequestTranslateRequest) -> t.BodyResult:
+        await _yield(garbage)
+        return t.BodyResult(body=b"never")  # pragma: no cover
+
+    started = time.monotonic()
+    with pytest.raises(PluginKitError) as caught:
+        asyncio.run(manager_with(yields_garbage).acall("request.translate", REQUEST))
+    assert caught.value.code == "plugin_error" and "not a future of this loop" in caught.value.message
+    assert time.monotonic() - started < 1  # not wedged until the limit, let alone forever
+
+
+@pytest.mark.parametrize("idiom", ["own_timeout", "cancelled_helper"])
+def test_a_cancellation_the_plugin_raises_and_handles_itself_is_its_own_affair(idiom: str) -> None:
+    async def own_timeout(params: t.RequestTranslateRequest) -> t.BodyResult:
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.sleep(1)
+        except TimeoutError:
+            return t.BodyResult(body=b"fallback")
+        return t.BodyResult(body=b"never")  # pragma: no cover
+
+    async def cancelled_helper(params: t.RequestTranslateRequest) -> t.BodyResult:
+        helper = asyncio.ensure_future(asyncio.sleep(1))
+        await asyncio.sleep(0)
+        helper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await helper
+        return t.BodyResult(body=b"fallback")
+
+    manager = manager_with(own_timeout if idiom == "own_timeout" else cancelled_helper)
+    assert asyncio.run(manager.acall("request.translate", REQUEST)).body == b"fallback"
+    assert manager.plugin("inline").state is PluginState.ACTIVE
+
+
+def test_a_timeout_error_the_plugin_raises_is_its_failure_not_a_time_out() -> None:
+    async def socket_timeout(params: t.RequestTranslateRequest) -> t.BodyResult:
+        raise TimeoutError("upstream read timed out")
+
+    with pytest.raises(PluginKitError) as caught:
+        asyncio.run(manager_with(socket_timeout).acall("request.translate", REQUEST))
+    assert caught.value.code == "plugin_error" and "upstream read timed out" in caught.value.message

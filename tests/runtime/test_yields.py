@@ -230,3 +230,44 @@ def test_ends_at_ends_the_stream_after_the_last_item_and_on_close_runs_once() ->
 
     assert asyncio.run(main()) == [b"a", b"b"]
     assert closes == [1]
+
+
+def test_a_stream_that_ignores_its_cancellation_is_left_on_time() -> None:
+    async def stubborn(params: ServiceCall) -> AsyncIterator[ServiceChunk]:
+        yield ServiceChunk(data=b"one")
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                continue  # ignores it, and waits again
+
+    async def main() -> tuple[list[bytes], int]:
+        got: list[bytes] = []
+        with pytest.raises(PluginKitError) as caught:
+            async for chunk in await manager_with(stubborn).acall_plugin("streamer", METHOD, CALL, timeout=0.2):
+                got.append(chunk.data)
+        assert caught.value.code == "timeout"
+        task = asyncio.current_task()
+        assert task is not None
+        return got, task.cancelling()
+
+    started = time.monotonic()
+    assert asyncio.run(main()) == ([b"one"], 0)  # and no cancellation left pending on the consumer
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_single_item_answered_for_a_stream_is_the_plugins_bug() -> None:
+    manager = manager_with(lambda params: ServiceChunk(data=b"one"))
+    with pytest.raises(PluginKitError) as caught:
+        asyncio.run(read(manager))
+    assert caught.value.code == "plugin_error" and "expected an iterator of ServiceChunk" in caught.value.message
+
+
+def test_an_iterator_whose_own_code_raises_is_contained() -> None:
+    class Exits:
+        def __aiter__(self) -> Any:
+            raise SystemExit(1)
+
+    with pytest.raises(PluginKitError) as caught:
+        asyncio.run(read(manager_with(lambda params: Exits())))
+    assert caught.value.code == "plugin_error"
