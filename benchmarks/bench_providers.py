@@ -11,7 +11,7 @@
   plugin's own async generator, iterated directly. Target: at most 2x. Each chunk is checked and the stream's end
   rule applied (``is_final``, an error chunk); the stream's time limit is one timer, not a cost per chunk. A step
   sends to the generator's ``__anext__`` rather than awaiting it, so that a step that waits can be driven and a
-  generator ignoring its cancellation left behind: ~155 ns a chunk over an ``await`` (1.6x → 2.0-2.1x).
+  generator ignoring its cancellation left behind: ~155 ns a chunk over an ``await`` (1.6x → 1.95-2.08x).
 """
 
 from __future__ import annotations

@@ -71,8 +71,9 @@ async def _probe() -> AsyncIterator[None]:
     yield None
 
 
-#: The type of an ``async def`` generator, whose ``__anext__()`` step a step sends to directly.
+#: The type of an ``async def`` generator, whose ``__anext__()`` step a step sends to directly, and that send.
 _AGEN = type(_probe())
+_send: Callable[[Any, Any], Any] = type(_AGEN.__anext__(_probe())).send  # type: ignore[attr-defined]
 
 
 class PluginStream:
@@ -84,8 +85,8 @@ class PluginStream:
     """
 
     __slots__ = (
-        "__weakref__", "_anext", "_async", "_at", "_expired", "_fail", "_foreign", "_go", "_impl", "_item_type",
-        "_last", "_plan", "_runtime", "_source", "_timer", "_value", "closed", "ends_at", "on_close", "plugin_id",
+        "__weakref__", "_anext", "_async", "_at", "_expired", "_fail", "_go", "_impl", "_item_type", "_last",
+        "_native", "_plan", "_runtime", "_source", "_timer", "_value", "closed", "ends_at", "on_close", "plugin_id",
     )
 
     def __init__(self, plan: Plan, impl: Impl, runtime: Runtime, value: Any, fail: Fail) -> None:
@@ -93,7 +94,7 @@ class PluginStream:
         self.plugin_id = impl.record.id
         self._value = value
         self._source: Any = None  # opened by the first step, in containment (the plugin's __aiter__ is its code)
-        self._async = self._foreign = False
+        self._async = self._native = False
         self._timer: asyncio.TimerHandle | None = None
         self._at: float | None = None
         self._expired = self.closed = self._last = self._go = False
@@ -118,9 +119,18 @@ class PluginStream:
             await self._gate()
         waited = False  # whether the step awaited: only then is a GeneratorExit the consumer's, not the plugin's
         try:
-            if self._async:
+            if self._native:  # an async def generator: its step is sent to without a bound method (~15 ns)
                 step = self._anext()
-                if self._foreign and not hasattr(step, "throw"):  # an __anext__ answering an awaitable of its own
+                try:
+                    waiting = _send(step, None)
+                except StopIteration as done:  # the item, at once
+                    item = done.value
+                else:  # it waits: bounded as a call, by what is left of the stream's time
+                    waited = True
+                    item = await drive(step, None, self._left(), waiting)
+            elif self._async:
+                step = self._anext()
+                if not hasattr(step, "throw"):  # an __anext__ answering an awaitable of its own
                     step = step.__await__()
                 try:
                     waiting = step.send(None)
@@ -195,7 +205,7 @@ class PluginStream:
                 self._source = value
             else:
                 self._source = iter(value)
-            self._foreign = self._async and type(self._source) is not _AGEN  # not an async def generator
+            self._native = type(self._source) is _AGEN  # an async def generator
             if self._async:
                 self._anext = self._source.__anext__  # bound once: ~40 ns a chunk
         except BaseException as exc:
