@@ -9,7 +9,7 @@ Nothing outside this package reads a manager attribute that starts with ``_``.
 
 from pluginkit.runtime._calls import call_sync, settle_sync
 from pluginkit.runtime._context import PluginContext, current_request_id
-from pluginkit.runtime._discovery import InstalledPlugin
+from pluginkit.runtime._discovery import PLUGIN_ID, InstalledPlugin
 from pluginkit.runtime._headers import copy_headers, copy_metadata, merge_headers
 from pluginkit.runtime._host import ExecutorStream
 from pluginkit.runtime._loop import LoopThread
@@ -23,6 +23,7 @@ from pluginkit.runtime._yields import PluginStream
 __all__ = [
     "DEFAULT",
     "EMPTY",
+    "PLUGIN_ID",
     "ExecutorStream",
     "Failed",
     "Impl",
