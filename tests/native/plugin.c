@@ -88,6 +88,28 @@ static int plugin_call(const char* method, const uint8_t* request, size_t len, c
 		respond(response, text, 1);
 		return 0;
 	}
+	if (strcmp(method, "scheduler.pick") == 0) {
+		/* logs through the host, then picks "native-pick" — or refuses, or fails, by what the model asks */
+		char* text = malloc(len + 1);
+		memcpy(text, request, len);
+		text[len] = 0;
+		int refuse = strstr(text, "\"refuse\"") != NULL, fail = strstr(text, "\"fail\"") != NULL;
+		free(text);
+		const char* log = "{\"level\":\"info\",\"message\":\"native pick\"}";
+		cliproxy_buffer answer = {0};
+		if (host->call(host->host_ctx, "host.log", (const uint8_t*)log, strlen(log), &answer) == 0 && answer.ptr) {
+			host->free_buffer(answer.ptr, answer.len);
+		}
+		if (fail) {
+			respond(response, "boom", 4);
+			return 3;
+		}
+		const char* out = refuse
+			? "{\"ok\":false,\"error\":{\"code\":\"scheduler_denied\",\"message\":\"no credential for you\"}}"
+			: "{\"ok\":true,\"result\":{\"AuthID\":\"native-pick\",\"Handled\":true}}";
+		respond(response, out, strlen(out));
+		return 0;
+	}
 	if (strcmp(method, "test.fail") == 0) {
 		respond(response, "boom", 4);
 		return 3;

@@ -4,8 +4,6 @@ compiled at test time with the system compiler, loaded, called, refused for the 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -13,26 +11,6 @@ from pathlib import Path
 import pytest
 
 from pluginkit.native._library import NativeCallError, NativeLibrary, NativeLoadError
-
-SOURCE = Path(__file__).with_name("plugin.c")
-pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc)")
-
-
-@pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``build(name, *defines)``: the test plugin compiled as ``<name>.so`` with ``-D`` defines."""
-    directory = tmp_path_factory.mktemp("native")
-
-    def compile_(name: str, *defines: str) -> Path:
-        out = directory / f"{name}.so"
-        if not out.exists():
-            subprocess.run(
-                ["cc", "-shared", "-fPIC", "-O1", "-o", str(out), str(SOURCE), *(f"-D{d}" for d in defines)],
-                check=True, capture_output=True,
-            )
-        return out
-
-    return compile_
 
 
 def no_host(method: str, request: bytes) -> bytes:

@@ -1,0 +1,76 @@
+"""A native library as a pluginkit plugin (``pluginkit.native._plugin``): loaded by path or by the seed host's
+discovery, registered with what it declares, called through ``invoke`` with the seed's JSON, its host callbacks
+answered by the manager, its errors and refusals contained."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pluginkit import PluginManager, PluginState
+from pluginkit.native._discovery import extension, go_platform
+from pluginkit.native._plugin import load_native
+
+CANDIDATES = {"Model": "m", "Candidates": [{"ID": "other"}, {"ID": "native-pick"}]}
+
+
+def manager_with(build: Callable[..., Path], *defines: str, name: str = "good") -> PluginManager:
+    manager = PluginManager(entry_points=False, environ={})
+    load_native(manager, None, paths={"native-sched": build(name, *defines)})
+    return manager
+
+
+def test_a_native_scheduler_answers_through_invoke_and_logs_through_the_host(
+    build: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = manager_with(build)
+    info = manager.plugin("native-sched")
+    assert info.state is PluginState.ACTIVE and info.capabilities == ("scheduler",)
+    assert "scheduler_pick" in info.hooks and info.metadata.name == "native-test"
+    with caplog.at_level(logging.INFO, logger="pluginkit.plugin.native-sched"):
+        envelope = manager.invoke("scheduler.pick", CANDIDATES)
+    assert envelope.ok and envelope.result.auth_id == "native-pick" and envelope.result.handled
+    assert any(r.getMessage() == "native pick" for r in caplog.records)
+    manager.shutdown()
+
+
+def test_an_error_envelope_is_the_plugins_answer(build: Callable[..., Path]) -> None:
+    manager = manager_with(build)
+    envelope = manager.invoke("scheduler.pick", {**CANDIDATES, "Model": "refuse"})
+    assert not envelope.ok and envelope.error is not None
+    assert envelope.error.code == "scheduler_denied" and envelope.error.message == "no credential for you"
+    assert manager.plugin("native-sched").state is PluginState.ACTIVE
+
+
+def test_a_non_zero_return_code_is_an_error_carrying_the_raw_response(build: Callable[..., Path]) -> None:
+    manager = manager_with(build)
+    envelope = manager.invoke("scheduler.pick", {**CANDIDATES, "Model": "fail"})
+    assert not envelope.ok and envelope.error is not None
+    assert "plugin call scheduler.pick returned 3: boom" in envelope.error.message
+    assert manager.plugin("native-sched").state is PluginState.ACTIVE
+
+
+def test_a_refused_library_is_left_out_and_nothing_else_is_affected(
+    build: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = PluginManager(entry_points=False, environ={})
+    loaded = load_native(manager, None, paths={
+        "broken": build("init-fails", "INIT_RC=7"), "native-sched": build("good"),
+    })
+    assert [info.id for info in loaded] == ["native-sched"]
+    assert any("cliproxy_plugin_init returned 7" in r.getMessage() for r in caplog.records)
+    assert manager.invoke("scheduler.pick", CANDIDATES).ok
+
+
+def test_libraries_are_found_under_the_plugins_directory(build: Callable[..., Path], tmp_path: Path) -> None:
+    goos, goarch = go_platform()
+    directory = tmp_path / goos / goarch
+    directory.mkdir(parents=True)
+    shutil.copy(build("good"), directory / f"found{extension(goos)}")
+    manager = PluginManager(entry_points=False, environ={})
+    assert [info.id for info in load_native(manager, tmp_path)] == ["found"]
+    assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == "native-pick"
