@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,10 @@ def _envelope(method: abi.Method, answer: bytes) -> Any:
     if not isinstance(document, dict):
         raise PluginKitError("plugin_error", "answered no JSON envelope")
     if document.get("ok"):
-        return method.parse_result(document.get("result") or {})
+        try:  # read by wire.loads already: not walked again (~1.5 us of a ~9 us call)
+            return wire.structure(document.get("result") or {}, method.result)
+        except wire.WireError as exc:  # garbage: the plugin's bug, as a Python plugin's would be
+            raise TypeError(f"answered a result that is not a {method.result.__name__}: {exc}") from None
     found = document.get("error")
     error: dict[str, Any] = found if isinstance(found, dict) else {}
     status = error.get("http_status")
@@ -109,18 +112,28 @@ def _host_handler(manager: PluginManager, plugin_id: str) -> Callable[[str, byte
     return answer
 
 
+_FROM_CONFIG: Any = object()
+
+
 def load_native(
     manager: PluginManager,
-    root: str | os.PathLike[str] | None = "plugins",
+    root: str | os.PathLike[str] | None = _FROM_CONFIG,
     *,
-    paths: dict[str, str | os.PathLike[str]] | None = None,
+    paths: Mapping[str, str | os.PathLike[str]] | None = None,
 ) -> list[PluginInfo]:
-    """Load the native libraries under ``root`` (the seed host's discovery rules) and those named in ``paths``
-    (plugin ID → file), and register each with ``manager``. A library refused is logged and left out with its
-    reason; nothing else is affected. Returns the registered plugins' states."""
-    files: list[NativeFile] = find_libraries(root) if root is not None else []
-    known = {f.id for f in files}
-    files += [NativeFile(plugin_id, Path(path)) for plugin_id, path in (paths or {}).items() if plugin_id not in known]
+    """Load the native libraries under ``root`` (the seed host's discovery rules; by default the configuration's
+    ``[pluginkit.native] dir`` when ``enabled``) and those named in ``paths`` (plugin ID → file; by default each
+    plugin table's ``library``), and register each with ``manager``. A library refused is logged and left out with
+    its reason; nothing else is affected. A library named by path wins over one of the same ID found under
+    ``root``. Returns the registered plugins' states."""
+    config = manager.config
+    if root is _FROM_CONFIG:
+        root = config.native_dir
+    if paths is None:
+        paths = {plugin_id: table.library for plugin_id, table in config.plugins.items() if table.library}
+    files = [NativeFile(plugin_id, Path(path)) for plugin_id, path in paths.items()]  # named: they come first
+    if root is not None:
+        files += [found for found in find_libraries(root) if found.id not in paths]
     loaded = []
     for native in files:
         selected, why = manager.config.selected(native.id)

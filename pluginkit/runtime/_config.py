@@ -13,10 +13,15 @@ The configuration is a mapping (from the host, or read from a ``pluginkit.toml``
     timeouts = 3                      # taken out like a fused one (0 = never)
     window = 60
 
+    [pluginkit.native]                # native plugin libraries (the seed host's C ABI), found as it finds them
+    enabled = true                    # off by default, as in the seed host
+    dir = "plugins"                   # (default) searched: <dir>/<GOOS>/<GOARCH>[-<variant>], then <dir>
+
     [plugins.scheduler]               # one table per plugin ID
     enabled = true                    # host key, default true
     priority = 10                     # host key, default 0; higher runs first
     threaded = false                  # host key: run every call in the plugin's own threads, bounded by its limit
+    library = "lib/scheduler.so"      # host key: a native plugin's library, by path
     auth_id = "auth-2"                # everything else is the plugin's own settings
 
 Environment variables override the file: ``PLUGINKIT_LOAD_PLUGINS`` names exactly the plugins to load
@@ -38,7 +43,7 @@ from pluginkit.errors import PluginKitError
 __all__ = ["HOST_KEYS", "ManagerConfig", "PluginSettings", "load_config"]
 
 #: Keys of a plugin's table that the host reads; everything else is passed to the plugin.
-HOST_KEYS = frozenset({"enabled", "priority", "threaded"})
+HOST_KEYS = frozenset({"enabled", "priority", "threaded", "library"})
 ENV_LOAD = "PLUGINKIT_LOAD_PLUGINS"
 ENV_DISABLE = "PLUGINKIT_DISABLE_PLUGINS"
 ENV_CONFIG = "PLUGINKIT_CONFIG"
@@ -56,6 +61,8 @@ class PluginSettings:
     priority: int = 0
     threaded: bool = False
     settings: Mapping[str, Any] = attrs.field(factory=dict)
+    #: A native plugin's shared library (``pluginkit.native``), by explicit path.
+    library: str = ""
 
 
 @attrs.frozen
@@ -69,6 +76,9 @@ class ManagerConfig:
     #: Time-outs within :attr:`quarantine_window` seconds that quarantine a plugin (0: never).
     quarantine_timeouts: int = 3
     quarantine_window: float = 60.0
+    #: Where native plugin libraries are found (``[pluginkit.native] enabled = true``, ``dir``, default
+    #: ``plugins``, as the seed host's ``plugins.dir``); ``None``: native plugins are off (the seed's default).
+    native_dir: str | None = None
 
     def for_plugin(self, plugin_id: str) -> PluginSettings:
         return self.plugins.get(plugin_id) or PluginSettings()
@@ -131,8 +141,11 @@ def load_config(
             raise ConfigError(message=f"plugins.{plugin_id}: enabled and threaded must be true or false")
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise ConfigError(message=f"plugins.{plugin_id}.priority: expected an integer")
+        library = table.get("library", "")
+        if not isinstance(library, str):
+            raise ConfigError(message=f"plugins.{plugin_id}.library: expected a path")
         settings = {k: v for k, v in table.items() if k not in HOST_KEYS}
-        plugins[str(plugin_id)] = PluginSettings(enabled, priority, threaded, settings)
+        plugins[str(plugin_id)] = PluginSettings(enabled, priority, threaded, settings, library)
     load = _ids(options["load"], "pluginkit.load") if "load" in options else None
     disable = _ids(options.get("disable", []), "pluginkit.disable")
     if ENV_LOAD in env:
@@ -153,4 +166,8 @@ def load_config(
         raise ConfigError(message="pluginkit.quarantine.timeouts: expected a count ≥ 0")
     if not isinstance(window, int | float) or isinstance(window, bool) or window <= 0:
         raise ConfigError(message="pluginkit.quarantine.window: expected seconds > 0")
-    return ManagerConfig(plugins, load, disable, timeouts, fuse, count, float(window))
+    native = options.get("native", {})
+    if not isinstance(native, Mapping) or not isinstance(native.get("enabled", False), bool):
+        raise ConfigError(message="pluginkit.native: expected a table with enabled = true or false")
+    native_dir = str(native.get("dir", "plugins")) if native.get("enabled", False) else None
+    return ManagerConfig(plugins, load, disable, timeouts, fuse, count, float(window), native_dir)

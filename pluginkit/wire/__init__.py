@@ -19,7 +19,7 @@ Wire rules (the seed's, see ``docs/wire.md``):
 
 from __future__ import annotations
 
-from pluginkit.wire._codec import converter, decode, encode, from_wire, to_wire
+from pluginkit.wire._codec import converter, decode, encode, from_wire, structure, to_wire
 from pluginkit.wire._envelope import Envelope, ErrorInfo
 from pluginkit.wire._scalars import WireError, check_text, dumps, format_time, loads, parse_time, sanitize_json
 
@@ -37,5 +37,6 @@ __all__ = [
     "loads",
     "parse_time",
     "sanitize_json",
+    "structure",
     "to_wire",
 ]

@@ -50,10 +50,12 @@ def from_wire(data: Any, tp: type[T]) -> T:
         data = loads(data)  # valid Unicode, by the parser's own rules
     else:
         check_text(data)  # JSON-like objects from the caller: nothing checked them yet
-    return _structure(data, tp)
+    return structure(data, tp)
 
 
-def _structure(data: Any, tp: type[T]) -> T:
+def structure(data: Any, tp: type[T]) -> T:
+    """JSON-like ``data`` that :func:`~pluginkit.wire.loads` read (its text checked already) → ``tp``: what
+    :func:`from_wire` does for dicts, without walking them again. Raises :class:`WireError`."""
     try:
         value: T = (_STRUCTURE_HOOKS.get(tp) or _structure_hook(tp))(data, tp)
     except WireError:
@@ -76,5 +78,5 @@ def decode(data: bytes | bytearray | memoryview | str, tp: type[T]) -> T:
 
     What :func:`loads` parsed is valid Unicode by the parser's own rules: it is not walked again (that second walk
     was ~60% of decoding a scheduler request, ``benchmarks``, ``wire``)."""
-    return _structure(loads(data), tp)
+    return structure(loads(data), tp)
 

@@ -2,10 +2,11 @@
  *
  * It speaks the seed host's C ABI (CLIProxyAPI sdk/pluginabi). Macros make the broken variants:
  * INIT_RC (what cliproxy_plugin_init returns), PLUGIN_ABI (the ABI version it reports), NULL_CALL (no call
- * function), NO_SYMBOL (no cliproxy_plugin_init at all).
+ * function), NO_SYMBOL (no cliproxy_plugin_init at all), EXECUTOR (an executor, not a scheduler), QUIET (scheduler.pick logs nothing: the benchmark's).
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifndef INIT_RC
@@ -71,8 +72,52 @@ static int plugin_call(const char* method, const uint8_t* request, size_t len, c
 	if (strcmp(method, "plugin.register") == 0) {
 		const char* text = "{\"ok\":true,\"result\":{\"schema_version\":1,\"metadata\":{\"Name\":\"native-test\","
 			"\"Version\":\"1.0.0\",\"Author\":\"pluginkit tests\",\"GitHubRepository\":\"example/native\"},"
+#ifdef EXECUTOR
+			"\"capabilities\":{\"executor\":true,\"executor_input_formats\":[\"openai\"],"
+			"\"executor_output_formats\":[\"openai\"]}}}";
+#else
 			"\"capabilities\":{\"scheduler\":true}}}";
+#endif
 		respond(response, text, strlen(text));
+		return 0;
+	}
+	if (strcmp(method, "executor.identifier") == 0) {
+		const char* text = "{\"ok\":true,\"result\":{\"identifier\":\"native\"}}";
+		respond(response, text, strlen(text));
+		return 0;
+	}
+	if (strcmp(method, "executor.execute_stream") == 0) {
+		/* pushes three chunks through the host (host.stream.emit), then closes the stream, as the seed's
+		 * executors do from inside the call; the chunks' payloads are base64 of "one ", "two ", "three" */
+		char* text = malloc(len + 1);
+		memcpy(text, request, len);
+		text[len] = 0;
+		const char* key = strstr(text, "\"stream_id\":\"");
+		char id[32] = {0};
+		if (key != NULL) {
+			key += strlen("\"stream_id\":\"");
+			size_t n = 0;
+			while (key[n] && key[n] != '"' && n < sizeof(id) - 1) { id[n] = key[n]; n++; }
+		}
+		free(text);
+		const char* payloads[3] = {"b25lIA==", "dHdvIA==", "dGhyZWU="};
+		char call[128];
+		for (int i = 0; i < 3; i++) {
+			snprintf(call, sizeof call, "{\"stream_id\":\"%s\",\"payload\":\"%s\"}", id, payloads[i]);
+			cliproxy_buffer answer = {0};
+			if (host->call(host->host_ctx, "host.stream.emit", (const uint8_t*)call, strlen(call), &answer) == 0
+				&& answer.ptr) {
+				host->free_buffer(answer.ptr, answer.len);
+			}
+		}
+		snprintf(call, sizeof call, "{\"stream_id\":\"%s\"}", id);
+		cliproxy_buffer answer = {0};
+		if (host->call(host->host_ctx, "host.stream.close", (const uint8_t*)call, strlen(call), &answer) == 0
+			&& answer.ptr) {
+			host->free_buffer(answer.ptr, answer.len);
+		}
+		const char* out = "{\"ok\":true,\"result\":{}}";
+		respond(response, out, strlen(out));
 		return 0;
 	}
 	if (strcmp(method, "test.echo") == 0) {
@@ -97,9 +142,11 @@ static int plugin_call(const char* method, const uint8_t* request, size_t len, c
 		free(text);
 		const char* log = "{\"level\":\"info\",\"message\":\"native pick\"}";
 		cliproxy_buffer answer = {0};
+#ifndef QUIET
 		if (host->call(host->host_ctx, "host.log", (const uint8_t*)log, strlen(log), &answer) == 0 && answer.ptr) {
 			host->free_buffer(answer.ptr, answer.len);
 		}
+#endif
 		if (fail) {
 			respond(response, "boom", 4);
 			return 3;

@@ -4,6 +4,8 @@ answered by the manager, its errors and refusals contained."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -14,6 +16,8 @@ import pytest
 from pluginkit import PluginManager, PluginState
 from pluginkit.native._discovery import extension, go_platform
 from pluginkit.native._plugin import load_native
+from pluginkit.pipeline import Pipeline, Request
+from pluginkit.scheduling import Credential
 
 CANDIDATES = {"Model": "m", "Candidates": [{"ID": "other"}, {"ID": "native-pick"}]}
 
@@ -74,3 +78,39 @@ def test_libraries_are_found_under_the_plugins_directory(build: Callable[..., Pa
     manager = PluginManager(entry_points=False, environ={})
     assert [info.id for info in load_native(manager, tmp_path)] == ["found"]
     assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == "native-pick"
+
+
+def test_a_native_executor_streams_through_the_pipeline_with_host_stream_emit(build: Callable[..., Path]) -> None:
+    """The seed's executors push their chunks from inside the call (``host.stream.emit``, then
+    ``host.stream.close``): a native one streams through pluginkit's pipeline that way."""
+    manager = PluginManager(entry_points=False, environ={})
+    [info] = load_native(manager, None, paths={"native-exec": build("executor", "EXECUTOR")})
+    assert info.capabilities == ("executor",) and "executor_execute_stream" in info.hooks
+    pipeline = Pipeline(manager, credentials=[Credential("key-1", "native")], routes={"*": ["native"]})
+
+    async def read() -> list[bytes]:
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True})
+        try:
+            stream = pipeline.stream(Request(format="openai", model="m", body=body.encode(), stream=True))
+            return [chunk async for chunk in stream]
+        finally:
+            await pipeline.aclose()
+
+    assert asyncio.run(read()) == [b"one ", b"two ", b"three"]
+    manager.shutdown()
+
+
+def test_native_plugins_come_from_the_configuration(build: Callable[..., Path], tmp_path: Path) -> None:
+    goos, goarch = go_platform()
+    (tmp_path / goos / goarch).mkdir(parents=True)
+    shutil.copy(build("good"), tmp_path / goos / goarch / f"found{extension(goos)}")
+    config = {
+        "pluginkit": {"native": {"enabled": True, "dir": str(tmp_path)}},
+        "plugins": {"named": {"library": str(build("good")), "region": "eu", "priority": 5}},
+    }
+    manager = PluginManager(config, entry_points=False, environ={})
+    assert sorted(info.id for info in load_native(manager)) == ["found", "named"]
+    named = manager.plugin("named")
+    assert named.state is PluginState.ACTIVE and manager.config.for_plugin("named").settings == {"region": "eu"}
+    off = PluginManager({"pluginkit": {"native": {"dir": str(tmp_path)}}}, entry_points=False, environ={})
+    assert load_native(off) == []  # enabled defaults to false, as in the seed host
