@@ -29,11 +29,21 @@ def _manager(args: argparse.Namespace) -> Any:
     return PluginManager(args.config)
 
 
+def _loaded(args: argparse.Namespace) -> Any:
+    """A manager with every plugin loaded: the installed ones, and the native libraries the configuration
+    enables."""
+    from pluginkit.native._plugin import load_native  # deferred: ctypes loads only when a command runs
+
+    manager = _manager(args)
+    manager.load()
+    load_native(manager)
+    return manager
+
+
 def _load_and_list(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """Load every plugin, list them, shut the manager down; the manager still answers for conflicts."""
-    manager = _manager(args)
+    manager = _loaded(args)
     try:
-        manager.load()
         return manager, manager.plugins()
     finally:
         manager.shutdown()
@@ -50,7 +60,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [
         (
             p.id,
-            p.distribution or f"({p.source})",
+            p.distribution or (p.entry_point if p.source == "native" else f"({p.source})"),
             p.version,
             p.priority,
             ",".join(p.capabilities) or "-",
@@ -67,7 +77,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     raw = sys.stdin.read() if args.params == "-" else (args.params or "{}")
-    manager = _manager(args)
+    manager = _loaded(args)
     try:
         envelope = manager.invoke(args.method, raw)
     finally:

@@ -144,9 +144,10 @@ def load_native(
             library = NativeLibrary(native.path, _host_handler(manager, native.id))
             registration = _register(library, manager, native.id)
         except (NativeLoadError, NativeCallError, PluginKitError) as exc:
-            log.error("native plugin %r not loaded: %s", native.id, exc)
+            manager.refuse(native.id, str(exc), source="native", location=str(native.path))
             continue
-        loaded.append(manager.register(NativePlugin(library, registration), native.id))
+        plugin = NativePlugin(library, registration)
+        loaded.append(manager.register(plugin, native.id, source="native", location=str(native.path)))
     return loaded
 
 

@@ -127,6 +127,18 @@ class PluginManager:
                 self.runtime.invalidate()
             return self._records[plugin_id].snapshot()
 
+    def refuse(self, plugin_id: str, reason: str, *, source: str = "code", location: str = "") -> PluginInfo:
+        """Record a plugin the host found but could not load (a native library refused, say): it is listed,
+        ``failed`` with ``reason``, and never called."""
+        with self._lock:
+            if plugin_id in self._records and self._records[plugin_id].state is not PluginState.STOPPED:
+                raise PluginKitError("invalid_request", f"a plugin with ID {plugin_id!r} is already registered")
+            record = PluginRecord(id=plugin_id, source=source, entry_point=location)
+            self._records[plugin_id] = record
+            self._fail(record, "plugin_unavailable", reason)
+            self.runtime.invalidate()
+            return record.snapshot()
+
     def exclude(self, plugin_id: str, reason: str) -> None:
         """Leave the installed plugin ``plugin_id`` out, for ``reason``: :meth:`load` does not import it, and if it
         is active already it stops being called. Its state is ``failed`` with the reason, as for a plugin that
@@ -175,9 +187,13 @@ class PluginManager:
         priority: int | None = None,
         settings: Mapping[str, Any] | None = None,
         threaded: bool = False,
+        source: str = "code",
+        location: str = "",
     ) -> PluginInfo:
         """Register a module or object holding hookimpls, from code. ``plugin_id`` defaults to the object's
-        ``PLUGINKIT_ID`` or ``__name__``. Returns the plugin's state (check ``.state`` / ``.reason``)."""
+        ``PLUGINKIT_ID`` or ``__name__``. Returns the plugin's state (check ``.state`` / ``.reason``). A family that
+        loads plugins of its own kind says so with ``source`` (``"native"``) and ``location`` (its file), which
+        ``pluginkit list`` shows."""
         plugin_id = plugin_id or getattr(obj, "PLUGINKIT_ID", None) or getattr(obj, "__name__", None)
         if not isinstance(plugin_id, str) or not PLUGIN_ID.match(plugin_id):
             raise PluginKitError("invalid_request", f"plugin ID {plugin_id!r} must match {PLUGIN_ID.pattern}")
@@ -186,8 +202,8 @@ class PluginManager:
                 raise PluginKitError("invalid_request", f"a plugin with ID {plugin_id!r} is already registered")
             configured = self.config.for_plugin(plugin_id)
             record = PluginRecord(
-                id=plugin_id, source="code", priority=configured.priority if priority is None else priority,
-                threaded=threaded or configured.threaded,
+                id=plugin_id, source=source, priority=configured.priority if priority is None else priority,
+                threaded=threaded or configured.threaded, entry_point=location,
                 settings=dict(configured.settings if settings is None else settings),
             )
             self._records[plugin_id] = record

@@ -36,7 +36,7 @@ class PluginRecord:
     """Mutable state of one plugin inside the manager (read through :class:`PluginInfo` snapshots)."""
 
     id: str
-    source: str  # "entry-point" or "code"
+    source: str  # "entry-point", "code", or a family's own kind ("native")
     distribution: str = ""
     version: str = ""
     entry_point: str = ""
