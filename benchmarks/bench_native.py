@@ -4,7 +4,8 @@ against the same answer from a Python plugin.
 The C plugin is the test suite's (``tests/native/plugin.c``), compiled here with the system C compiler (``-O2``,
 ``-DQUIET``: it answers without calling the host back). Target: at most 3x the Python plugin. The native call does
 what the seed host does per call: the params written as the seed's JSON, the call through the C table (ctypes,
-the GIL released), the response copied and freed by the library's ``free_buffer``, the envelope read.
+the GIL released), the response copied and freed by the library's ``free_buffer``, the envelope read. The same
+library in a child process (``isolation = "process"``) is reported beside it: each call crosses two pipes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pluginkit.native._plugin import load_native
 SOURCE = Path(__file__).resolve().parent.parent / "tests" / "native" / "plugin.c"
 PYTHON = "Python plugin through invoke"
 NATIVE = "native (C) plugin through invoke"
+ISOLATED = "native, isolation = process (reported)"
 TARGET = 3.0
 PARAMS = {"Model": "m", "Candidates": [{"ID": "other"}, {"ID": "native-pick"}]}
 
@@ -44,15 +46,20 @@ def call_table(quick: bool) -> Table:
         subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-DQUIET", "-o", str(library), str(SOURCE)], check=True)
         native = PluginManager(entry_points=False, environ={})
         load_native(native, None, paths={"native": library})
+        isolated_config = {"plugins": {"isolated": {"library": str(library), "isolation": "process"}}}
+        isolated = PluginManager(isolated_config, entry_points=False, environ={})
+        load_native(isolated)
         python = PluginManager(entry_points=False, environ={})
         python.register(PythonScheduler(), "python")
-        for manager in (native, python):
+        for manager in (native, python, isolated):
             if manager.invoke("scheduler.pick", PARAMS).result.auth_id != "native-pick":
                 raise AssertionError("the plugins do not give the same answer")
         compare(table, [
             Case(PYTHON, sync_sampler(lambda: python.invoke("scheduler.pick", PARAMS))),
             Case(NATIVE, sync_sampler(lambda: native.invoke("scheduler.pick", PARAMS)), target=TARGET),
+            Case(ISOLATED, sync_sampler(lambda: isolated.invoke("scheduler.pick", PARAMS))),
         ], quick=quick)
+        isolated.shutdown()
         native.shutdown()
         python.shutdown()
     return table

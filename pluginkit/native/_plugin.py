@@ -21,6 +21,7 @@ from pluginkit import types as t
 from pluginkit.abi._hookspecs import hookimpl
 from pluginkit.errors import PluginError, PluginKitError
 from pluginkit.native._discovery import NativeFile, find_libraries
+from pluginkit.native._isolated import IsolatedLibrary
 from pluginkit.native._library import NativeCallError, NativeLibrary, NativeLoadError
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["NativePlugin", "load_native"]
 
 log = logging.getLogger("pluginkit.native")
+#: A library in the host's process, or in a child process of its own.
+Library = NativeLibrary | IsolatedLibrary
 
 
 def _envelope(method: abi.Method, answer: bytes) -> Any:
@@ -60,7 +63,7 @@ class NativePlugin:
 
     PLUGINKIT_ABI = abi.ABI_VERSION
 
-    def __init__(self, library: NativeLibrary, registration: t.Registration) -> None:
+    def __init__(self, library: Library, registration: t.Registration) -> None:
         self.library = library
         self.registration = registration
         for name in sorted(registration.capabilities.declared()):
@@ -140,8 +143,11 @@ def load_native(
         if not selected:
             log.info("native plugin %r (%s) not loaded: %s", native.id, native.path, why)
             continue
+        isolated = config.for_plugin(native.id).isolation == "process"
         try:
-            library = NativeLibrary(native.path, _host_handler(manager, native.id))
+            library: Library = (IsolatedLibrary if isolated else NativeLibrary)(
+                native.path, _host_handler(manager, native.id)
+            )
             registration = _register(library, manager, native.id)
         except (NativeLoadError, NativeCallError, PluginKitError) as exc:
             manager.refuse(native.id, str(exc), source="native", location=str(native.path))
@@ -151,7 +157,7 @@ def load_native(
     return loaded
 
 
-def _register(library: NativeLibrary, manager: PluginManager, plugin_id: str) -> t.Registration:
+def _register(library: Library, manager: PluginManager, plugin_id: str) -> t.Registration:
     """``plugin.register``, with the settings as the seed host sends them (``config_yaml``)."""
     settings = manager.config.for_plugin(plugin_id)
     request = t.LifecycleRequest.from_config(dict(settings.settings), enabled=True, priority=settings.priority)

@@ -22,6 +22,7 @@ The configuration is a mapping (from the host, or read from a ``pluginkit.toml``
     priority = 10                     # host key, default 0; higher runs first
     threaded = false                  # host key: run every call in the plugin's own threads, bounded by its limit
     library = "lib/scheduler.so"      # host key: a native plugin's library, by path
+    isolation = "process"             # host key: run that library in a child process (a crash fuses only it)
     auth_id = "auth-2"                # everything else is the plugin's own settings
 
 Environment variables override the file: ``PLUGINKIT_LOAD_PLUGINS`` names exactly the plugins to load
@@ -43,7 +44,7 @@ from pluginkit.errors import PluginKitError
 __all__ = ["HOST_KEYS", "ManagerConfig", "PluginSettings", "load_config"]
 
 #: Keys of a plugin's table that the host reads; everything else is passed to the plugin.
-HOST_KEYS = frozenset({"enabled", "priority", "threaded", "library"})
+HOST_KEYS = frozenset({"enabled", "priority", "threaded", "library", "isolation"})
 ENV_LOAD = "PLUGINKIT_LOAD_PLUGINS"
 ENV_DISABLE = "PLUGINKIT_DISABLE_PLUGINS"
 ENV_CONFIG = "PLUGINKIT_CONFIG"
@@ -63,6 +64,8 @@ class PluginSettings:
     settings: Mapping[str, Any] = attrs.field(factory=dict)
     #: A native plugin's shared library (``pluginkit.native``), by explicit path.
     library: str = ""
+    #: A native plugin's isolation: ``""`` (in the host's process, as the seed host loads it) or ``"process"``.
+    isolation: str = ""
 
 
 @attrs.frozen
@@ -141,11 +144,13 @@ def load_config(
             raise ConfigError(message=f"plugins.{plugin_id}: enabled and threaded must be true or false")
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise ConfigError(message=f"plugins.{plugin_id}.priority: expected an integer")
-        library = table.get("library", "")
+        library, isolation = table.get("library", ""), table.get("isolation", "")
         if not isinstance(library, str):
             raise ConfigError(message=f"plugins.{plugin_id}.library: expected a path")
+        if isolation not in ("", "process"):
+            raise ConfigError(message=f"plugins.{plugin_id}.isolation: expected \"process\" (or nothing)")
         settings = {k: v for k, v in table.items() if k not in HOST_KEYS}
-        plugins[str(plugin_id)] = PluginSettings(enabled, priority, threaded, settings, library)
+        plugins[str(plugin_id)] = PluginSettings(enabled, priority, threaded, settings, library, isolation)
     load = _ids(options["load"], "pluginkit.load") if "load" in options else None
     disable = _ids(options.get("disable", []), "pluginkit.disable")
     if ENV_LOAD in env:

@@ -114,3 +114,39 @@ def test_native_plugins_come_from_the_configuration(build: Callable[..., Path], 
     assert named.state is PluginState.ACTIVE and manager.config.for_plugin("named").settings == {"region": "eu"}
     off = PluginManager({"pluginkit": {"native": {"dir": str(tmp_path)}}}, entry_points=False, environ={})
     assert load_native(off) == []  # enabled defaults to false, as in the seed host
+
+
+def test_a_library_in_a_process_of_its_own_crashes_alone(build: Callable[..., Path]) -> None:
+    """The seed host lacks this: a segfault in an in-process library ends the host. With ``isolation =
+    "process"`` it ends the child; the plugin is fused (a crash), every other plugin goes on, and the host too."""
+    good = build("good")
+    config = {"plugins": {"isolated": {"library": str(good), "isolation": "process"}, "other": {"library": str(good)}}}
+    manager = PluginManager(config, entry_points=False, environ={})
+    assert sorted(info.id for info in load_native(manager)) == ["isolated", "other"]
+    assert manager.call_plugin("isolated", "scheduler.pick", CANDIDATES).auth_id == "native-pick"  # through the child
+    crashed = manager.invoke("scheduler.pick", {**CANDIDATES, "Model": "crash"})  # "isolated" runs first (by ID)
+    assert not crashed.ok and crashed.error is not None and "its process died" in crashed.error.message
+    assert "signal 11" in crashed.error.message
+    assert manager.plugin("isolated").state is PluginState.FUSED
+    assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == "native-pick"  # "other" answers now
+    manager.shutdown()
+
+
+def test_host_callbacks_and_errors_cross_the_process_boundary(
+    build: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = {"plugins": {"isolated": {"library": str(build("good")), "isolation": "process"}}}
+    manager = PluginManager(config, entry_points=False, environ={})
+    load_native(manager)
+    with caplog.at_level(logging.INFO, logger="pluginkit.plugin.isolated"):
+        assert manager.invoke("scheduler.pick", CANDIDATES).ok
+    assert any(r.getMessage() == "native pick" for r in caplog.records)  # host.log, from the child
+    failed = manager.invoke("scheduler.pick", {**CANDIDATES, "Model": "fail"})
+    assert failed.error is not None and "returned 3: boom" in failed.error.message
+    refused = PluginManager(
+        {"plugins": {"bad": {"library": str(build("abi-2", "PLUGIN_ABI=2")), "isolation": "process"}}},
+        entry_points=False, environ={},
+    )
+    assert load_native(refused) == []
+    assert "plugin ABI version 2 is not supported" in refused.plugin("bad").reason
+    manager.shutdown()
