@@ -2,7 +2,8 @@
  *
  * It speaks the seed host's C ABI (CLIProxyAPI sdk/pluginabi). Macros make the broken variants:
  * INIT_RC (what cliproxy_plugin_init returns), PLUGIN_ABI (the ABI version it reports), NULL_CALL (no call
- * function), NO_SYMBOL (no cliproxy_plugin_init at all), EXECUTOR (an executor, not a scheduler), QUIET (scheduler.pick logs nothing: the benchmark's).
+ * function), NO_SYMBOL (no cliproxy_plugin_init at all), EXECUTOR (an executor, not a scheduler), CAPABILITY
+ * (a string: the one capability flag it declares, answering every method with an empty result), QUIET (scheduler.pick logs nothing: the benchmark's).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,7 +74,9 @@ static int plugin_call(const char* method, const uint8_t* request, size_t len, c
 	if (strcmp(method, "plugin.register") == 0) {
 		const char* text = "{\"ok\":true,\"result\":{\"schema_version\":1,\"metadata\":{\"Name\":\"native-test\","
 			"\"Version\":\"1.0.0\",\"Author\":\"pluginkit tests\",\"GitHubRepository\":\"example/native\"},"
-#ifdef EXECUTOR
+#if defined(CAPABILITY)
+			"\"capabilities\":{\"" CAPABILITY "\":true}}}";
+#elif defined(EXECUTOR)
 			"\"capabilities\":{\"executor\":true,\"executor_input_formats\":[\"openai\"],"
 			"\"executor_output_formats\":[\"openai\"]}}}";
 #else
@@ -166,7 +169,11 @@ static int plugin_call(const char* method, const uint8_t* request, size_t len, c
 		respond(response, "boom", 4);
 		return 3;
 	}
+#ifdef CAPABILITY
+	const char* text = "{\"ok\":true,\"result\":{}}";  /* every method of its family: the zero answer */
+#else
 	const char* text = "{\"ok\":false,\"error\":{\"code\":\"not_handled\",\"message\":\"unknown method\"}}";
+#endif
 	respond(response, text, strlen(text));
 	return 0;
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pluginkit import PluginManager, PluginState
+from pluginkit import PluginManager, PluginState, abi
 from pluginkit.native._discovery import extension, go_platform
 from pluginkit.native._plugin import load_native
 from pluginkit.pipeline import Pipeline, Request
@@ -149,4 +149,29 @@ def test_host_callbacks_and_errors_cross_the_process_boundary(
     )
     assert load_native(refused) == []
     assert "plugin ABI version 2 is not supported" in refused.plugin("bad").reason
+    manager.shutdown()
+
+
+#: The capability flags of the seed ABI's families (pluginkit's own — tools, sessions, messages, providers — are
+#: Python families).
+SEED_FLAGS = sorted({
+    m.capability for m in abi.METHODS.values()
+    if m.capability and m.family not in ("tool", "session", "message", "provider")
+})
+
+
+@pytest.mark.parametrize("flag", SEED_FLAGS)
+def test_every_capability_family_of_the_seed_abi_is_served_by_a_native_library(
+    build: Callable[..., Path], flag: str
+) -> None:
+    """A library declaring one capability gets exactly that family's hooks, and each of them reaches it: the
+    params go out as the seed's JSON and its (empty) result comes back typed."""
+    manager = PluginManager(entry_points=False, environ={})
+    [info] = load_native(manager, None, paths={"family": build(f"family-{flag}", f'CAPABILITY="{flag}"')})
+    assert info.state is PluginState.ACTIVE, info.reason
+    methods = abi.METHODS.capability_methods(flag)
+    assert {m.hook_name for m in methods} <= set(info.hooks)
+    for method in methods:
+        answer = manager.call_plugin("family", method.name, method.params())
+        assert isinstance(answer, method.result), method.name
     manager.shutdown()
