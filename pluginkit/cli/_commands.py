@@ -60,7 +60,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [
         (
             p.id,
-            p.distribution or (p.entry_point if p.source == "native" else f"({p.source})"),
+            p.distribution or (p.entry_point if p.source.startswith("native") else f"({p.source})"),
             p.version,
             p.priority,
             ",".join(p.capabilities) or "-",
@@ -95,6 +95,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     rows = [(p.id, f"{p.import_seconds * 1000:.1f} ms", p.state.value) for p in plugins if p.source == "entry-point"]
     if rows:
         print(format_table(rows, ("plugin", "import time", "state")))
+    native = [
+        (p.id, p.entry_point, p.abi_version or "-", ",".join(p.capabilities) or "-",
+         "process" if p.source == "native-process" else "in process", p.state.value)
+        for p in plugins if p.source.startswith("native")
+    ]
+    if native:
+        print(format_table(native, ("native plugin", "file", "ABI", "capabilities", "isolation", "state")))
     for conflict in manager.conflicts:
         findings += 1
         print(

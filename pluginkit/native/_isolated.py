@@ -24,20 +24,20 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from pluginkit.native._library import HostHandler, NativeCallError, NativeLibrary, NativeLoadError
+from pluginkit.native._library import HostHandler, NativeCallError, NativeLoadError
 
-__all__ = ["IsolatedLibrary", "main"]
+__all__ = ["IsolatedLibrary", "read_frame", "write_frame"]
 
 _LENGTH = struct.Struct(">I")
 
 
-def _write(stream: IO[bytes], message: dict[str, Any]) -> None:
+def write_frame(stream: IO[bytes], message: dict[str, Any]) -> None:
     data = json.dumps(message, separators=(",", ":")).encode()
     stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()
 
 
-def _read(stream: IO[bytes]) -> dict[str, Any] | None:
+def read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
     head = stream.read(_LENGTH.size)
     if len(head) < _LENGTH.size:
         return None
@@ -49,7 +49,7 @@ def _read(stream: IO[bytes]) -> dict[str, Any] | None:
     return message
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
@@ -71,12 +71,12 @@ class IsolatedLibrary:
 
     def _start(self) -> None:
         self._process = process = subprocess.Popen(  # the host's own interpreter, this module
-            [sys.executable, "-m", "pluginkit.native._isolated", str(self.path)],
+            [sys.executable, "-m", "pluginkit.native._child", str(self.path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         )
         self.restarts += 1
         assert process.stdout is not None
-        hello = _read(process.stdout)
+        hello = read_frame(process.stdout)
         if hello is None or "error" in hello:
             self._stop()
             reason = hello["error"] if hello else f"{self.path}: its process ended while loading it"
@@ -92,16 +92,16 @@ class IsolatedLibrary:
                 process = self._process
             assert process is not None and process.stdin is not None and process.stdout is not None
             try:
-                _write(process.stdin, {"call": method, "request": _b64(request)})
+                write_frame(process.stdin, {"call": method, "request": b64(request)})
                 while True:
-                    message = _read(process.stdout)
+                    message = read_frame(process.stdout)
                     if message is None:
                         status = self._exit_status()
                         self._stop()
                         raise ChildDied(f"{self.path}: its process died in {method} ({status})")
                     if "host" in message:
                         answer = self._host(message["host"], base64.b64decode(message["request"]))
-                        _write(process.stdin, {"response": _b64(answer)})
+                        write_frame(process.stdin, {"response": b64(answer)})
                         continue
                     break
             except OSError as exc:
@@ -123,7 +123,7 @@ class IsolatedLibrary:
             process = self._process
             if process is not None and process.poll() is None and process.stdin is not None:
                 with contextlib.suppress(OSError):
-                    _write(process.stdin, {"shutdown": True})
+                    write_frame(process.stdin, {"shutdown": True})
             self._stop()
 
     def _stop(self) -> None:
@@ -139,40 +139,3 @@ class IsolatedLibrary:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-# -- the child ---------------------------------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
-    """The child: load the library, then answer calls from the host until it says stop or goes away."""
-    path = (argv or sys.argv[1:])[0]
-    inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # the frames are the only output on this pipe
-
-    def host(method: str, request: bytes) -> bytes:
-        _write(outbox, {"host": method, "request": _b64(request)})
-        answer = _read(inbox)
-        if answer is None:
-            raise RuntimeError("the host went away")
-        return base64.b64decode(answer["response"])
-
-    try:
-        library = NativeLibrary(path, host)
-    except NativeLoadError as exc:
-        _write(outbox, {"error": str(exc)})
-        return 1
-    _write(outbox, {"abi_version": library.abi_version})
-    while True:
-        message = _read(inbox)
-        if message is None or message.get("shutdown"):
-            library.shutdown()
-            return 0
-        method = message["call"]
-        try:
-            response, rc = library.call(method, base64.b64decode(message["request"])), 0
-        except NativeCallError as exc:
-            response, rc = exc.text.encode(), exc.rc
-        _write(outbox, {"rc": rc, "response": _b64(response)})
-
-
-if __name__ == "__main__":
-    sys.exit(main())

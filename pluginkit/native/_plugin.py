@@ -144,16 +144,17 @@ def load_native(
             log.info("native plugin %r (%s) not loaded: %s", native.id, native.path, why)
             continue
         isolated = config.for_plugin(native.id).isolation == "process"
+        source = "native-process" if isolated else "native"  # what `pluginkit list` and `doctor` show
         try:
             library: Library = (IsolatedLibrary if isolated else NativeLibrary)(
                 native.path, _host_handler(manager, native.id)
             )
             registration = _register(library, manager, native.id)
         except (NativeLoadError, NativeCallError, PluginKitError) as exc:
-            manager.refuse(native.id, str(exc), source="native", location=str(native.path))
+            manager.refuse(native.id, str(exc), source=source, location=str(native.path))
             continue
         plugin = NativePlugin(library, registration)
-        loaded.append(manager.register(plugin, native.id, source="native", location=str(native.path)))
+        loaded.append(manager.register(plugin, native.id, source=source, location=str(native.path)))
     return loaded
 
 
