@@ -39,6 +39,7 @@ typedef struct {
 
 static const cliproxy_host_api* host = NULL;
 static int shutdowns = 0;
+static char last_reconfigure[4096];  /* the request of the last plugin.reconfigure, for test.config */
 
 static void respond(cliproxy_buffer* response, const char* text, size_t len) {
 	void* ptr = malloc(len);
@@ -71,6 +72,16 @@ static void echo_host(const char* method, const uint8_t* request, size_t len, cl
 static int plugin_call(const char* method, const uint8_t* request, size_t len, cliproxy_buffer* response) {
 	response->ptr = NULL;
 	response->len = 0;
+	if (strcmp(method, "plugin.reconfigure") == 0) {
+		size_t n = len < sizeof last_reconfigure - 1 ? len : sizeof last_reconfigure - 1;
+		memcpy(last_reconfigure, request, n);
+		last_reconfigure[n] = 0;
+		method = "plugin.register";  /* answered as the registration, as a seed plugin does */
+	}
+	if (strcmp(method, "test.config") == 0) {
+		respond(response, last_reconfigure, strlen(last_reconfigure));
+		return 0;
+	}
 	if (strcmp(method, "plugin.register") == 0) {
 		const char* text = "{\"ok\":true,\"result\":{\"schema_version\":1,\"metadata\":{\"Name\":\"native-test\","
 			"\"Version\":\"1.0.0\",\"Author\":\"pluginkit tests\",\"GitHubRepository\":\"example/native\"},"

@@ -5,6 +5,7 @@ answered by the manager, its errors and refusals contained."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import shutil
@@ -174,4 +175,32 @@ def test_every_capability_family_of_the_seed_abi_is_served_by_a_native_library(
     for method in methods:
         answer = manager.call_plugin("family", method.name, method.params())
         assert isinstance(answer, method.result), method.name
+    manager.shutdown()
+
+
+def test_a_reload_reconfigures_the_loaded_library_with_the_seeds_config_yaml(build: Callable[..., Path]) -> None:
+    path = str(build("good"))
+    manager = PluginManager({"plugins": {"native": {"library": path}}}, entry_points=False, environ={})
+    assert [info.id for info in load_native(manager)] == ["native"]
+    manager.reconfigure({"plugins": {"native": {"library": path, "region": "eu", "priority": 3}}})
+    assert manager.plugin("native").state is PluginState.ACTIVE and manager.plugin("native").priority == 3
+    plugin = manager.runtime.record("native").obj
+    sent = json.loads(plugin.library.call("test.config"))
+    # the plugin's own settings, then the host keys the seed host adds (runtimeConfigYAML)
+    assert base64.b64decode(sent["config_yaml"]).decode() == "region: eu\nenabled: true\npriority: 3\n"
+    manager.shutdown()
+
+
+def test_an_isolated_library_whose_crash_does_not_fuse_is_started_again(build: Callable[..., Path]) -> None:
+    """By policy (``[pluginkit.fuse]``): a method whose crashes do not fuse gets a new child on its next call."""
+    config = {
+        "pluginkit": {"fuse": {"scheduler.pick": False}},
+        "plugins": {"isolated": {"library": str(build("good")), "isolation": "process"}},
+    }
+    manager = PluginManager(config, entry_points=False, environ={})
+    load_native(manager)
+    assert not manager.invoke("scheduler.pick", {**CANDIDATES, "Model": "crash"}).ok
+    assert manager.plugin("isolated").state is PluginState.ACTIVE
+    assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == "native-pick"
+    assert manager.runtime.record("isolated").obj.library.restarts == 1
     manager.shutdown()
