@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pluginkit import PluginManager, PluginState, abi
+from pluginkit import PluginManager, PluginState, abi, hookimpl
+from pluginkit import types as t
 from pluginkit.native._discovery import extension, go_platform
 from pluginkit.native._plugin import load_native
 from pluginkit.pipeline import Pipeline, Request
@@ -204,3 +205,22 @@ def test_an_isolated_library_whose_crash_does_not_fuse_is_started_again(build: C
     assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == "native-pick"
     assert manager.runtime.record("isolated").obj.library.restarts == 1
     manager.shutdown()
+
+
+def test_native_and_python_plugins_are_ordered_and_combined_by_the_same_rules(build: Callable[..., Path]) -> None:
+    class PythonScheduler:
+        @hookimpl
+        def plugin_register(self) -> t.Registration:
+            return t.Registration(capabilities=t.Capabilities(scheduler=True))
+
+        @hookimpl
+        def scheduler_pick(self, params: t.SchedulerPickRequest) -> t.SchedulerPickResult:
+            return t.SchedulerPickResult(auth_id="other", handled=True)
+
+    for native_priority, expected in ((5, "native-pick"), (-5, "other")):
+        config = {"plugins": {"native": {"library": str(build("good")), "priority": native_priority}}}
+        manager = PluginManager(config, entry_points=False, environ={})
+        manager.register(PythonScheduler(), "python")
+        load_native(manager)
+        assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == expected  # priority decides
+        manager.shutdown()
