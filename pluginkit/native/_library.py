@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -64,7 +65,10 @@ class PluginApi(ctypes.Structure):
 
 Init = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(HostApi), ctypes.POINTER(PluginApi))
 
-_libc = ctypes.CDLL(None)
+#: Where the host's response buffers come from (``malloc``) and go back to (``free``): the C library's.
+_libc = ctypes.cdll.msvcrt if sys.platform == "win32" else ctypes.CDLL(None)
+#: ``dlopen`` flags (POSIX; Windows' ``LoadLibrary`` takes none).
+_MODE = getattr(os, "RTLD_NOW", 0) | getattr(os, "RTLD_LOCAL", 0)
 _malloc = _libc.malloc
 _malloc.restype, _malloc.argtypes = ctypes.c_void_p, (ctypes.c_size_t,)
 _free = _libc.free
@@ -110,7 +114,7 @@ class NativeLibrary:
         self._lock = threading.Lock()
         self._closed = False
         try:
-            self._dll = ctypes.CDLL(str(self.path), mode=os.RTLD_NOW | os.RTLD_LOCAL)
+            self._dll = ctypes.CDLL(str(self.path), mode=_MODE)
         except OSError as exc:
             raise NativeLoadError(f"{self.path}: cannot be loaded: {exc}") from None
         try:
