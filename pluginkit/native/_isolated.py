@@ -17,18 +17,23 @@ import base64
 import contextlib
 import json
 import os
+import select
 import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
+from pluginkit.errors import PluginKitError
 from pluginkit.native._library import HostHandler, NativeCallError, NativeLoadError
 
 __all__ = ["IsolatedLibrary", "read_frame", "write_frame"]
 
 _LENGTH = struct.Struct(">I")
+#: How long a child may take to load its library.
+LOAD_TIMEOUT = 30.0
 
 
 def write_frame(stream: IO[bytes], message: dict[str, Any]) -> None:
@@ -47,6 +52,43 @@ def read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
         return None
     message: dict[str, Any] = json.loads(data)
     return message
+
+
+#: The largest frame the host reads from a child (a frame announcing more is the child's failure).
+MAX_FRAME = 64 * 2**20
+
+
+def _read_bounded(fd: int, deadline: float | None) -> dict[str, Any] | None:
+    """A frame from the child's pipe, raw (no buffer between ``select`` and the reads); ``None`` at its end;
+    ``TimeoutError`` past ``deadline``; ``ValueError`` for a frame that makes no sense."""
+    head = _read_exact(fd, _LENGTH.size, deadline)
+    if head is None:
+        return None
+    (length,) = _LENGTH.unpack(head)
+    if length > MAX_FRAME:
+        raise ValueError(f"a frame of {length} bytes")
+    data = _read_exact(fd, length, deadline)
+    if data is None:
+        return None
+    message = json.loads(data)
+    if not isinstance(message, dict):
+        raise ValueError("a frame that is no object")
+    return message
+
+
+def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise TimeoutError
+        chunk = os.read(fd, left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def b64(data: bytes) -> str:
@@ -70,20 +112,27 @@ class IsolatedLibrary:
         self._start()
 
     def _start(self) -> None:
-        self._process = process = subprocess.Popen(  # the host's own interpreter, this module
+        self._process = process = subprocess.Popen(  # the host's own interpreter, this package's child
             [sys.executable, "-m", "pluginkit.native._child", str(self.path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,  # raw: select sees every byte there is
         )
         self.restarts += 1
         assert process.stdout is not None
-        hello = read_frame(process.stdout)
+        try:
+            hello = _read_bounded(process.stdout.fileno(), time.monotonic() + LOAD_TIMEOUT)
+        except (TimeoutError, ValueError):
+            self._stop(kill=True)
+            raise NativeLoadError(f"{self.path}: its process did not load it within {LOAD_TIMEOUT:g}s") from None
         if hello is None or "error" in hello:
             self._stop()
             reason = hello["error"] if hello else f"{self.path}: its process ended while loading it"
             raise NativeLoadError(reason)
         self.abi_version = int(hello.get("abi_version", 0))
 
-    def call(self, method: str, request: bytes = b"") -> bytes:
+    def call(self, method: str, request: bytes = b"", timeout: float | None = None) -> bytes:
+        """The library's answer, as :meth:`NativeLibrary.call`; past ``timeout`` seconds (``None``: none) the child
+        is killed and the call is ``timeout`` (the next call starts a new child)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             process = self._process
             if process is None or process.poll() is not None:
@@ -94,21 +143,29 @@ class IsolatedLibrary:
             try:
                 write_frame(process.stdin, {"call": method, "request": b64(request)})
                 while True:
-                    message = read_frame(process.stdout)
+                    message = _read_bounded(process.stdout.fileno(), deadline)
                     if message is None:
                         status = self._exit_status()
                         self._stop()
                         raise ChildDied(f"{self.path}: its process died in {method} ({status})")
                     if "host" in message:
-                        answer = self._host(message["host"], base64.b64decode(message["request"]))
+                        answer = self._host(str(message["host"]), base64.b64decode(message.get("request", "")))
                         write_frame(process.stdin, {"response": b64(answer)})
                         continue
                     break
-            except OSError as exc:
-                self._stop()
-                raise ChildDied(f"{self.path}: its process is gone ({exc})") from None
-        response = base64.b64decode(message["response"])
-        rc = int(message["rc"])
+            except TimeoutError:
+                self._stop(kill=True)
+                raise PluginKitError(
+                    "timeout", f"{self.path}: {method} took longer than {timeout:g}s; its process was stopped"
+                ) from None
+            except (OSError, ValueError, KeyError, TypeError) as exc:  # a pipe gone, or frames that make no sense
+                self._stop(kill=True)
+                raise ChildDied(f"{self.path}: its process failed in {method} ({type(exc).__name__})") from None
+        try:
+            response = base64.b64decode(message["response"])
+            rc = int(message["rc"])
+        except (KeyError, TypeError, ValueError):
+            raise ChildDied(f"{self.path}: its process answered {method} with a frame that makes no sense") from None
         if rc != 0:
             raise NativeCallError(method, rc, response.decode("utf-8", errors="replace"))
         return response
@@ -126,10 +183,12 @@ class IsolatedLibrary:
                     write_frame(process.stdin, {"shutdown": True})
             self._stop()
 
-    def _stop(self) -> None:
+    def _stop(self, *, kill: bool = False) -> None:
         process, self._process = self._process, None
         if process is None:
             return
+        if kill and process.poll() is None:
+            process.kill()
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:
                 with contextlib.suppress(OSError):

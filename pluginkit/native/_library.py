@@ -144,9 +144,11 @@ class NativeLibrary:
     def abi_version(self) -> int:
         return int(self._api.abi_version)
 
-    def call(self, method: str, request: bytes = b"") -> bytes:
+    def call(self, method: str, request: bytes = b"", timeout: float | None = None) -> bytes:
         """The library's answer to ``method`` with ``request``: its response bytes (an envelope), its buffer freed
-        by its own ``free_buffer``. Raises :class:`NativeCallError` for a non-zero return code."""
+        by its own ``free_buffer``. Raises :class:`NativeCallError` for a non-zero return code. ``timeout`` cannot
+        bound a call in this process (nothing stops a C function): the runtime's watchdog moves a plugin that
+        overruns to threads of its own, as for any synchronous hook; ``isolation = "process"`` bounds each call."""
         if self._closed:
             raise NativeCallError(method, -1, "plugin client is closed")
         response = Buffer()

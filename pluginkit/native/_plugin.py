@@ -63,19 +63,24 @@ class NativePlugin:
 
     PLUGINKIT_ABI = abi.ABI_VERSION
 
-    def __init__(self, library: Library, registration: t.Registration) -> None:
+    def __init__(
+        self, library: Library, registration: t.Registration, timeouts: Mapping[str, float | None] | None = None
+    ) -> None:
         self.library = library
         self.registration = registration
+        #: Per-method time limits (``[pluginkit.timeouts]``) for a library in a process of its own.
+        self.timeouts = dict(timeouts or {})
         for name in sorted(registration.capabilities.declared()):
             for method in abi.METHODS.capability_methods(name):
                 setattr(self, method.hook_name, self._hook(method))
 
     def _hook(self, method: abi.Method) -> Callable[[Any], Any]:
         library, name = self.library, method.name
+        limit = self.timeouts.get(name, method.timeout)
 
         def call(params: Any) -> Any:
             try:
-                answer = library.call(name, wire.encode(params))
+                answer = library.call(name, wire.encode(params), limit)
             except NativeCallError as exc:  # the seed host's words, the raw response kept
                 raise PluginError("plugin_error", str(exc)) from None
             return _envelope(method, answer)
@@ -153,7 +158,7 @@ def load_native(
         except (NativeLoadError, NativeCallError, PluginKitError) as exc:
             manager.refuse(native.id, str(exc), source=source, location=str(native.path))
             continue
-        plugin = NativePlugin(library, registration)
+        plugin = NativePlugin(library, registration, config.timeouts)
         loaded.append(manager.register(plugin, native.id, source=source, location=str(native.path)))
     return loaded
 

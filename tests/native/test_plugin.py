@@ -9,6 +9,7 @@ import base64
 import json
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -224,3 +225,18 @@ def test_native_and_python_plugins_are_ordered_and_combined_by_the_same_rules(bu
         load_native(manager)
         assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == expected  # priority decides
         manager.shutdown()
+
+
+def test_a_library_in_a_process_of_its_own_that_hangs_is_stopped_on_time(build: Callable[..., Path]) -> None:
+    config = {
+        "pluginkit": {"timeouts": {"scheduler.pick": 0.5}},
+        "plugins": {"isolated": {"library": str(build("good")), "isolation": "process"}},
+    }
+    manager = PluginManager(config, entry_points=False, environ={})
+    load_native(manager)
+    started = time.monotonic()
+    hung = manager.invoke("scheduler.pick", {**CANDIDATES, "Model": "hang"})
+    assert not hung.ok and hung.error is not None and hung.error.code == "timeout"
+    assert time.monotonic() - started < 3
+    assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == "native-pick"  # a new child answers
+    manager.shutdown()
