@@ -149,8 +149,7 @@ class IsolatedLibrary:
                         self._stop()
                         raise ChildDied(f"{self.path}: its process died in {method} ({status})")
                     if "host" in message:
-                        answer = self._host(str(message["host"]), base64.b64decode(message.get("request", "")))
-                        write_frame(process.stdin, {"response": b64(answer)})
+                        write_frame(process.stdin, {"response": b64(self._callback(message))})
                         continue
                     break
             except TimeoutError:
@@ -170,8 +169,21 @@ class IsolatedLibrary:
             raise NativeCallError(method, rc, response.decode("utf-8", errors="replace"))
         return response
 
+    def _callback(self, message: dict[str, Any]) -> bytes:
+        """The host's answer to the child's callback: always an answer (the child waits for one)."""
+        try:
+            return self._host(str(message["host"]), base64.b64decode(message.get("request", "")))
+        except Exception as exc:
+            error = {"code": "host_call_failed", "message": type(exc).__name__}
+            return json.dumps({"ok": False, "error": error}).encode()
+
     def _exit_status(self) -> str:
         process = self._process
+        if process is not None:
+            try:
+                process.wait(1)
+            except subprocess.TimeoutExpired:  # its pipe closed, but it runs on: ended now
+                process.kill()
         code = process.wait() if process is not None else None
         return f"signal {-code}" if code is not None and code < 0 else f"exit {code}"
 

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pluginkit.redaction import redact_text
+
 __all__ = ["ABI_VERSION", "INIT_SYMBOL", "NativeCallError", "NativeLibrary", "NativeLoadError"]
 
 #: The C ABI's version, which a library's ``plugin->abi_version`` must equal.
@@ -84,7 +86,8 @@ class NativeCallError(Exception):
     words it (the envelope is not parsed)."""
 
     def __init__(self, method: str, rc: int, text: str) -> None:
-        super().__init__(f"plugin call {method} returned {rc}: {text}")
+        shown = redact_text(text[:MAX_ERROR_TEXT])  # a raw answer may be long, and may hold a secret
+        super().__init__(f"plugin call {method} returned {rc}: {shown}")
         self.method, self.rc, self.text = method, rc, text
 
 
@@ -99,6 +102,10 @@ def _free_host_buffer(ptr: int | None, length: int) -> None:
 
 
 _host_free = HostFree(_free_host_buffer)
+#: Every host table handed to a library, and its callback: never freed (see NativeLibrary.__init__).
+_KEPT: list[tuple[Any, Any]] = []
+#: How much of a library's raw answer an error keeps (masked).
+MAX_ERROR_TEXT = 500
 
 
 class NativeLibrary:
@@ -122,9 +129,11 @@ class NativeLibrary:
         except AttributeError:
             raise NativeLoadError(f"{self.path}: no {INIT_SYMBOL} symbol") from None
         init = Init(address)
-        # kept on the object: the library holds pointers to both for as long as it is loaded
+        # kept for the life of the process: a library is never unloaded, and may keep (and use) the host's table
+        # even when it is refused or its object is gone
         self._host_call = HostCall(self._answer)
         self._host_api = HostApi(ABI_VERSION, None, self._host_call, _host_free)
+        _KEPT.append((self._host_call, self._host_api))
         self._api = PluginApi()
         rc = init(ctypes.byref(self._host_api), ctypes.byref(self._api))
         if rc != 0:
@@ -180,7 +189,7 @@ class NativeLibrary:
         out = response if response else None
         if out:
             out.contents.ptr, out.contents.len = None, 0
-        if method is None:
+        if method is None or self._closed:
             return 1
         address = ctypes.cast(request, ctypes.c_void_p).value if request else None
         data = ctypes.string_at(address, length) if address and length else b""

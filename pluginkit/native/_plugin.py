@@ -10,6 +10,7 @@ native executor can stream through the pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ from pluginkit.abi._hookspecs import hookimpl
 from pluginkit.errors import PluginError, PluginKitError
 from pluginkit.native._discovery import NativeFile, find_libraries
 from pluginkit.native._isolated import IsolatedLibrary
-from pluginkit.native._library import NativeCallError, NativeLibrary, NativeLoadError
+from pluginkit.native._library import NativeCallError, NativeLibrary
 
 if TYPE_CHECKING:
     from pluginkit.runtime import PluginInfo, PluginManager
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["NativePlugin", "load_native"]
 
 log = logging.getLogger("pluginkit.native")
+#: How long ``plugin.register`` / ``plugin.reconfigure`` may take (bounded for a library in a child process).
+REGISTER_TIMEOUT = 30.0
 #: A library in the host's process, or in a child process of its own.
 Library = NativeLibrary | IsolatedLibrary
 
@@ -86,6 +89,9 @@ class NativePlugin:
             return _envelope(method, answer)
 
         call.__name__ = method.hook_name
+        # a code object of its own per plugin and hook: the watchdog tells hooks apart by their code, and every
+        # native hook is this one closure
+        call.__code__ = call.__code__.replace(co_name=f"{method.hook_name}__{id(self):x}")
         return hookimpl(call)
 
     @hookimpl
@@ -94,7 +100,7 @@ class NativePlugin:
 
     @hookimpl
     def plugin_reconfigure(self, params: t.LifecycleRequest) -> t.Registration:
-        answer = self.library.call("plugin.reconfigure", wire.encode(params))
+        answer = self.library.call("plugin.reconfigure", wire.encode(params), REGISTER_TIMEOUT)
         registration: t.Registration = _envelope(abi.get("plugin.register"), answer)
         return registration
 
@@ -116,6 +122,8 @@ def _host_handler(manager: PluginManager, plugin_id: str) -> Callable[[str, byte
             return wire.Envelope.success(result).to_json()
         except PluginKitError as exc:
             return wire.Envelope.failure("host_call_failed", exc.message).to_json()
+        except Exception as exc:  # a host service's own failure: an envelope, never an exception into the library
+            return wire.Envelope.failure("host_call_failed", f"{type(exc).__name__} in {method}").to_json()
 
     return answer
 
@@ -150,13 +158,15 @@ def load_native(
             continue
         isolated = config.for_plugin(native.id).isolation == "process"
         source = "native-process" if isolated else "native"  # what `pluginkit list` and `doctor` show
+        library: Library | None = None
         try:
-            library: Library = (IsolatedLibrary if isolated else NativeLibrary)(
-                native.path, _host_handler(manager, native.id)
-            )
+            library = (IsolatedLibrary if isolated else NativeLibrary)(native.path, _host_handler(manager, native.id))
             registration = _register(library, manager, native.id)
-        except (NativeLoadError, NativeCallError, PluginKitError) as exc:
-            manager.refuse(native.id, str(exc), source=source, location=str(native.path))
+        except Exception as exc:  # whatever a library does while it loads leaves only it out
+            if library is not None:
+                with contextlib.suppress(Exception):
+                    library.shutdown()
+            manager.refuse(native.id, str(exc)[:500], source=source, location=str(native.path))
             continue
         plugin = NativePlugin(library, registration, config.timeouts)
         loaded.append(manager.register(plugin, native.id, source=source, location=str(native.path)))
@@ -167,6 +177,6 @@ def _register(library: Library, manager: PluginManager, plugin_id: str) -> t.Reg
     """``plugin.register``, with the settings as the seed host sends them (``config_yaml``)."""
     settings = manager.config.for_plugin(plugin_id)
     request = t.LifecycleRequest.from_config(dict(settings.settings), enabled=True, priority=settings.priority)
-    answer = library.call("plugin.register", wire.encode(request))
+    answer = library.call("plugin.register", wire.encode(request), REGISTER_TIMEOUT)
     registration: t.Registration = _envelope(abi.get("plugin.register"), answer)
     return registration
