@@ -3,7 +3,8 @@
  * It speaks the seed host's C ABI (CLIProxyAPI sdk/pluginabi). Macros make the broken variants:
  * INIT_RC (what cliproxy_plugin_init returns), PLUGIN_ABI (the ABI version it reports), NULL_CALL (no call
  * function), NO_SYMBOL (no cliproxy_plugin_init at all), EXECUTOR (an executor, not a scheduler), CAPABILITY
- * (a string: the one capability flag it declares, answering every method with an empty result), QUIET (scheduler.pick logs nothing: the benchmark's).
+ * (a string: the one capability flag it declares, answering every method with an empty result), QUIET (scheduler.pick logs nothing: the benchmark's),
+ * BAD_REGISTER (plugin.register answers garbage).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,6 +85,11 @@ static int plugin_call(const char* method, const uint8_t* request, size_t len, c
 		return 0;
 	}
 	if (strcmp(method, "plugin.register") == 0) {
+#ifdef BAD_REGISTER
+		const char* bad = "{\"ok\":true,\"result\":[1,2]}";  /* a registration that is no object */
+		respond(response, bad, strlen(bad));
+		return 0;
+#endif
 		const char* text = "{\"ok\":true,\"result\":{\"schema_version\":1,\"metadata\":{\"Name\":\"native-test\","
 			"\"Version\":\"1.0.0\",\"Author\":\"pluginkit tests\",\"GitHubRepository\":\"example/native\"},"
 #if defined(CAPABILITY)

@@ -240,3 +240,15 @@ def test_a_library_in_a_process_of_its_own_that_hangs_is_stopped_on_time(build: 
     assert time.monotonic() - started < 3
     assert manager.invoke("scheduler.pick", CANDIDATES).result.auth_id == "native-pick"  # a new child answers
     manager.shutdown()
+
+
+def test_a_library_answering_garbage_to_register_is_left_out_alone(build: Callable[..., Path]) -> None:
+    for isolation in ("", "process"):
+        config = {"plugins": {
+            "a-bad": {"library": str(build("bad-register", "BAD_REGISTER")), "isolation": isolation},
+            "b-good": {"library": str(build("good"))},
+        }}
+        manager = PluginManager(config, entry_points=False, environ={})
+        assert [info.id for info in load_native(manager)] == ["b-good"]
+        assert "not a Registration" in manager.plugin("a-bad").reason
+        manager.shutdown()
