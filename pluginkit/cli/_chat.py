@@ -8,7 +8,6 @@ the plugin learns it on its next chunk, ``[cancelled]`` is printed and the exit 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from typing import Any
 
@@ -42,40 +41,34 @@ def run_chat(args: argparse.Namespace) -> int:
 
 async def _chat(host: Any, plugin_id: str, message: str) -> int:
     import asyncio  # deferred: as in run_chat
-    import signal  # deferred, as above
 
-    loop = asyncio.get_running_loop()
-    interrupted = asyncio.Event()
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows, a thread)
-        loop.add_signal_handler(signal.SIGINT, interrupted.set)
-    context = await host.acreate(plugin_id)
-    instance = context.instance_id
-    host.mount(instance)
-    host.connect(instance)
-    screen = host.hub.subscribe(instance_id=instance)
-    streams: list[str] = []
-    printing = asyncio.ensure_future(_print(screen, streams))
-    answer = asyncio.ensure_future(host.ahandle(instance, message))
-    stop = asyncio.ensure_future(interrupted.wait())
-    try:
-        await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
-        if not answer.done():  # Ctrl-C: the user's stop button
-            for stream_id in streams:
-                host.cancel(instance, stream_id)
-            if not streams:
-                sys.stdout.write("\n[cancelled]\n")
-            await asyncio.wait({answer}, timeout=STOP_WAIT)  # the plugin stops at its next chunk
-            return 130
-        answer.result()  # the plugin's error, if it failed, goes to `pluginkit`'s one-line report
-        return 0
-    finally:
-        for task in (answer, stop):
-            if not task.done():
-                task.cancel()
-        screen.close()  # the printer prints what is left, then ends
-        await printing
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
+    from pluginkit.cli._ctrl_c import ctrl_c  # deferred, as above
+
+    async with ctrl_c() as stop:
+        context = await host.acreate(plugin_id)
+        instance = context.instance_id
+        host.mount(instance)
+        host.connect(instance)
+        screen = host.hub.subscribe(instance_id=instance)
+        streams: list[str] = []
+        printing = asyncio.ensure_future(_print(screen, streams))
+        answer = asyncio.ensure_future(host.ahandle(instance, message))
+        try:
+            await asyncio.wait({answer, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not answer.done():  # Ctrl-C: the user's stop button
+                for stream_id in streams:
+                    host.cancel(instance, stream_id)
+                if not streams:
+                    sys.stdout.write("\n[cancelled]\n")
+                await asyncio.wait({answer}, timeout=STOP_WAIT)  # the plugin stops at its next chunk
+                return 130
+            answer.result()  # the plugin's error, if it failed, goes to `pluginkit`'s one-line report
+            return 0
+        finally:
+            if not answer.done():
+                answer.cancel()
+            screen.close()  # the printer prints what is left, then ends
+            await printing
 
 
 async def _print(screen: Any, streams: list[str]) -> None:

@@ -74,14 +74,11 @@ async def _interruptible(work: Awaitable[int]) -> int:
     """``work``, or 130 once Ctrl-C cancelled it (the plugin's call is cancelled, its stream closed)."""
     import asyncio  # deferred: as in _run
     import contextlib  # deferred, as above
-    import signal  # deferred, as above
 
-    loop = asyncio.get_running_loop()
-    interrupted = asyncio.Event()
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows, a thread)
-        loop.add_signal_handler(signal.SIGINT, interrupted.set)
-    task, stop = asyncio.ensure_future(work), asyncio.ensure_future(interrupted.wait())
-    try:
+    from pluginkit.cli._ctrl_c import ctrl_c  # deferred, as above
+
+    async with ctrl_c() as stop:
+        task = asyncio.ensure_future(work)
         await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             return task.result()
@@ -90,10 +87,6 @@ async def _interruptible(work: Awaitable[int]) -> int:
             await task
         print("\n[cancelled]", file=sys.stderr)
         return 130
-    finally:
-        stop.cancel()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
 
 
 def _chosen(host: Any, args: argparse.Namespace) -> str:
