@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socketserver
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,19 @@ def plugins(site: Path, *ids: str, config: dict[str, Any] | None = None) -> Iter
         yield manager
     finally:
         manager.shutdown()
+
+
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """``server`` answering on a thread of its own until the block ends (then shut down and closed)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def registry_on(site: Path, **environ: str) -> ToolRegistry:

@@ -22,6 +22,7 @@ from tests.helpers import (
     dumps,
     openai_stream,
     plugins,
+    serving,
     translate_request,
     translate_stream,
 )
@@ -89,14 +90,8 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
 def upstream() -> Iterator[Upstream]:
     server = Upstream(("127.0.0.1", 0), UpstreamHandler)
     server.seen = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def http_config(server: Upstream, **extra: Any) -> dict[str, Any]:

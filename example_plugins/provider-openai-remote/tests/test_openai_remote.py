@@ -9,7 +9,6 @@ import asyncio
 import http.server
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from pluginkit.pipeline import Pipeline, Request, StageError
 from pluginkit.providers import ProviderHost, ProviderStatus, ServiceChunk
 from pluginkit.scheduling import Credential
 from pluginkit.testing import ProviderSubject
-from tests.helpers import dumps, openai_stream, openai_stream_completion
+from tests.helpers import dumps, openai_stream, openai_stream_completion, serving
 
 PROVIDER = "openai-remote"
 #: Keys that do not look like secrets to pluginkit's generic masking (no ``sk-`` prefix): a leak is the plugin's.
@@ -113,14 +112,8 @@ class FakeOpenAIHandler(http.server.BaseHTTPRequestHandler):
 def upstream() -> Iterator[FakeOpenAI]:
     server = FakeOpenAI(("127.0.0.1", 0), FakeOpenAIHandler)
     server.seen = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
