@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     """Load the library, then answer calls from the host until it says stop or goes away."""
     path = (argv or sys.argv[1:])[0]
     _die_with_host()
-    inbox = sys.stdin.buffer
+    inbox = sys.stdin.fileno()
     # the frames get a descriptor of their own; what the library (C included) writes to fd 1 goes to stderr
     outbox = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

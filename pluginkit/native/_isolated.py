@@ -42,25 +42,13 @@ def write_frame(stream: IO[bytes], message: dict[str, Any]) -> None:
     stream.flush()
 
 
-def read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None
-    (length,) = _LENGTH.unpack(head)
-    data = stream.read(length)
-    if len(data) < length:
-        return None
-    message: dict[str, Any] = json.loads(data)
-    return message
-
-
 #: The largest frame the host reads from a child (a frame announcing more is the child's failure).
 MAX_FRAME = 64 * 2**20
 
 
-def _read_bounded(fd: int, deadline: float | None) -> dict[str, Any] | None:
-    """A frame from the child's pipe, raw (no buffer between ``select`` and the reads); ``None`` at its end;
-    ``TimeoutError`` past ``deadline``; ``ValueError`` for a frame that makes no sense."""
+def read_frame(fd: int, deadline: float | None = None) -> dict[str, Any] | None:
+    """A frame from a pipe, read raw (no buffer between ``select`` and the reads); ``None`` at its end;
+    ``TimeoutError`` past ``deadline``; ``ValueError`` for a frame that makes no sense. Both sides read with it."""
     head = _read_exact(fd, _LENGTH.size, deadline)
     if head is None:
         return None
@@ -119,7 +107,7 @@ class IsolatedLibrary:
         self.restarts += 1
         assert process.stdout is not None
         try:
-            hello = _read_bounded(process.stdout.fileno(), time.monotonic() + LOAD_TIMEOUT)
+            hello = read_frame(process.stdout.fileno(), time.monotonic() + LOAD_TIMEOUT)
         except (TimeoutError, ValueError):
             self._stop(kill=True)
             raise NativeLoadError(f"{self.path}: its process did not load it within {LOAD_TIMEOUT:g}s") from None
@@ -143,7 +131,7 @@ class IsolatedLibrary:
             try:
                 write_frame(process.stdin, {"call": method, "request": b64(request)})
                 while True:
-                    message = _read_bounded(process.stdout.fileno(), deadline)
+                    message = read_frame(process.stdout.fileno(), deadline)
                     if message is None:
                         status = self._exit_status()
                         self._stop()

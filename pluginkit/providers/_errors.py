@@ -20,7 +20,6 @@ __all__ = [
     "ProviderError",
     "envelope_code",
     "number",
-    "status_code",
     "status_of_text",
 ]
 
@@ -114,11 +113,6 @@ def status_of_text(text: str) -> int:
         if any(word in lowered for word in words):
             return status
     return 500
-
-
-def status_code(error: PluginKitError) -> int:
-    """The wire status for an error, as a ported host would see it: 200 for none, else its HTTP status."""
-    return error.http_status or 500
 
 
 class ProviderError(PluginError):
