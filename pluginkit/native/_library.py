@@ -171,8 +171,8 @@ class NativeLibrary:
         return out
 
     def shutdown(self) -> None:
-        """Call the library's ``shutdown()`` once (it stays loaded: a library is never unloaded, as a Go host
-        cannot unload one either once it ran)."""
+        """Call the library's ``shutdown()`` once. It stays loaded: the seed host calls ``dlclose`` then, but a
+        library may still hold the host's table or run a thread of its own (docs/native.md)."""
         with self._lock:
             if self._closed:
                 return

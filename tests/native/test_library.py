@@ -1,5 +1,6 @@
 """The seed host's C ABI loaded with ctypes (``pluginkit.native._library``): libraries written in C by this test,
-compiled at test time with the system compiler, loaded, called, refused for the seed host's reasons."""
+compiled at test time with the system compiler, loaded, called, refused for the seed host's reasons (CLIProxyAPI
+``internal/pluginhost/loader_unix.go``, ``host_callbacks_unix.go``)."""
 
 from __future__ import annotations
 
